@@ -1,0 +1,53 @@
+// Per-account state the book needs: the collateral balance and the intrusive list of live
+// orders in acceptance order (mass cancel walks it; liquidation will too).
+#pragma once
+
+#include <cstdint>
+
+#include "cascade/order_pool.hpp"
+#include "cascade/types.hpp"
+#include "cascade/zeroed_array.hpp"
+
+namespace cascade {
+
+struct Account {
+  OrderIdx head;  // oldest live order
+  OrderIdx tail;
+  Money balance;
+};
+static_assert(sizeof(Account) == 16);
+
+class AccountTable {
+ public:
+  bool init(std::uint32_t max_accounts, OrderPool* pool) noexcept {
+    pool_ = pool;
+    return accounts_.allocate(max_accounts);
+  }
+
+  std::uint32_t size() const noexcept { return static_cast<std::uint32_t>(accounts_.size()); }
+  Account& operator[](AccountId a) noexcept { return accounts_[a]; }
+  const Account& operator[](AccountId a) const noexcept { return accounts_[a]; }
+
+  void push_back(AccountId a, OrderIdx o) noexcept {
+    Account& acc = accounts_[a];
+    OrderNode& n = (*pool_)[o];
+    n.acct_next = kNilOrder;
+    n.acct_prev = acc.tail;
+    if (acc.tail != kNilOrder) (*pool_)[acc.tail].acct_next = o; else acc.head = o;
+    acc.tail = o;
+  }
+
+  void unlink(AccountId a, OrderIdx o) noexcept {
+    Account& acc = accounts_[a];
+    OrderNode& n = (*pool_)[o];
+    if (n.acct_prev != kNilOrder) (*pool_)[n.acct_prev].acct_next = n.acct_next; else acc.head = n.acct_next;
+    if (n.acct_next != kNilOrder) (*pool_)[n.acct_next].acct_prev = n.acct_prev; else acc.tail = n.acct_prev;
+    n.acct_next = n.acct_prev = kNilOrder;
+  }
+
+ private:
+  ZeroedArray<Account> accounts_;
+  OrderPool* pool_ = nullptr;
+};
+
+}  // namespace cascade

@@ -1,0 +1,84 @@
+// Untriggered stop orders of one instrument. Trigger prices are on the book's tick grid and
+// inside its range, so stops sit in per-trigger-price FIFO queues (acceptance order within
+// one trigger) on a ladder per side, with a hierarchical bitmap each: the next stop to fire
+// is the lowest buy trigger / highest sell trigger, found in O(1)-ish; cancel unlinks in O(1).
+// No heap, no lazy deletion, no growth.
+#pragma once
+
+#include <cstdint>
+
+#include "cascade/level_bitmap.hpp"
+#include "cascade/order_pool.hpp"
+#include "cascade/types.hpp"
+#include "cascade/zeroed_array.hpp"
+
+namespace cascade {
+
+class StopBook {
+ public:
+  static constexpr std::uint32_t kNone = LevelBitmap::kNone;
+
+  struct Queue {
+    OrderIdx head;
+    OrderIdx tail;
+  };
+  static_assert(sizeof(Queue) == 8);
+
+  bool init(Price min_price, Price tick, std::uint32_t levels, OrderPool* pool) noexcept {
+    pool_ = pool;
+    min_price_ = min_price;
+    tick_ = tick;
+    if (buy_.size() == levels) return true;
+    return buy_.allocate(levels) && sell_.allocate(levels) && buy_bits_.init(levels) &&
+           sell_bits_.init(levels);
+  }
+
+  void push_back(OrderIdx o) noexcept {
+    OrderNode& n = (*pool_)[o];
+    const std::uint32_t i = index(n.trigger);
+    Queue& q = queues(n.side)[i];
+    n.next = kNilOrder;
+    n.prev = q.tail;
+    if (q.tail != kNilOrder) (*pool_)[q.tail].next = o; else q.head = o, bits(n.side).set(i);
+    q.tail = o;
+  }
+
+  void unlink(OrderIdx o) noexcept {
+    OrderNode& n = (*pool_)[o];
+    const std::uint32_t i = index(n.trigger);
+    Queue& q = queues(n.side)[i];
+    if (n.prev != kNilOrder) (*pool_)[n.prev].next = n.next; else q.head = n.next;
+    if (n.next != kNilOrder) (*pool_)[n.next].prev = n.prev; else q.tail = n.prev;
+    n.next = n.prev = kNilOrder;
+    if (q.head == kNilOrder) bits(n.side).clear(i);
+  }
+
+  // The stop that fires first at last trade price `last`: the oldest buy stop at the lowest
+  // trigger <= last, else the oldest sell stop at the highest trigger >= last; kNilOrder if
+  // none has fired.
+  OrderIdx first_triggered(Price last) const noexcept {
+    const std::uint32_t b = buy_bits_.next(0);
+    if (b != kNone && price(b) <= last) return buy_[b].head;
+    const std::uint32_t s = sell_bits_.prev(UINT32_MAX);
+    if (s != kNone && price(s) >= last) return sell_[s].head;
+    return kNilOrder;
+  }
+
+  bool empty() const noexcept { return buy_bits_.empty() && sell_bits_.empty(); }
+
+ private:
+  std::uint32_t index(Price p) const noexcept { return static_cast<std::uint32_t>((p - min_price_) / tick_); }
+  Price price(std::uint32_t i) const noexcept { return min_price_ + static_cast<Price>(i) * tick_; }
+  ZeroedArray<Queue>& queues(Side s) noexcept { return s == Side::Buy ? buy_ : sell_; }
+  LevelBitmap& bits(Side s) noexcept { return s == Side::Buy ? buy_bits_ : sell_bits_; }
+
+  ZeroedArray<Queue> buy_;
+  ZeroedArray<Queue> sell_;
+  LevelBitmap buy_bits_;
+  LevelBitmap sell_bits_;
+  OrderPool* pool_ = nullptr;
+  Price min_price_ = 0;
+  Price tick_ = 1;
+};
+
+}  // namespace cascade

@@ -1,0 +1,792 @@
+// The engine: validation, matching, stops, cancels, balances and per-event market data, as
+// specified by docs/matching.md. Single-threaded; everything preallocated.
+#include "cascade/engine.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <new>
+
+#include "cascade/account_table.hpp"
+#include "cascade/depth_tracker.hpp"
+#include "cascade/order_book.hpp"
+#include "cascade/order_index.hpp"
+#include "cascade/order_pool.hpp"
+#include "cascade/stop_book.hpp"
+
+namespace cascade {
+
+namespace {
+
+using i128 = __int128;
+using wire::RejectReason;
+constexpr std::uint32_t kNone = OrderBook::kNone;
+
+i128 floor_div(i128 a, i128 b) noexcept {  // b > 0
+  i128 q = a / b;
+  if (a % b != 0 && a < 0) --q;
+  return q;
+}
+i128 ceil_div(i128 a, i128 b) noexcept {  // b > 0
+  i128 q = a / b;
+  if (a % b != 0 && a > 0) ++q;
+  return q;
+}
+Price clamp_price(i128 v) noexcept {
+  constexpr i128 lo = std::numeric_limits<Price>::min();
+  constexpr i128 hi = std::numeric_limits<Price>::max();
+  return static_cast<Price>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+bool valid_side(Side s) noexcept { return s == Side::Buy || s == Side::Sell; }
+bool is_stop(OrderType t) noexcept { return t == OrderType::StopMarket || t == OrderType::StopLimit; }
+
+struct Instrument {
+  bool defined = false;
+  wire::InstrumentDefinition def{};
+  OrderBook book;
+  StopBook stops;
+  Price last = 0;   // last trade price (0 = never traded)
+  Price index = 0;  // last index price (0 = none)
+  std::uint32_t live = 0;  // pool nodes owned: resting, stops, and the order in flight
+
+  bool on_tick(Price p) const noexcept { return p % def.tick_size == 0; }
+  bool in_range(Price p) const noexcept { return p >= def.min_price && p <= def.max_price; }
+  Price reference() const noexcept {
+    if (last != 0) return last;
+    if (index != 0) return index;
+    return def.reference_price;
+  }
+};
+
+// The order being matched: a new order, a re-priced modify or a triggered stop.
+struct Incoming {
+  OrderId id;
+  AccountId account;
+  InstrumentId instrument;
+  Price price;  // limit price, or a market order's worst price (0 = none)
+  Qty qty;      // remaining
+  OrderIdx node;  // pool node if it already has one (stop, modify), else kNilOrder
+  Side side;
+  bool market;
+  TimeInForce tif;
+  std::uint8_t flags;
+  SelfTradePrevention stp;
+  std::uint8_t fill_flags;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  EngineConfig cfg;
+  OrderPool pool;
+  OrderIndex index;
+  AccountTable accounts;
+  DepthTracker tracker;
+  std::vector<Instrument> instruments;
+
+  Timestamp clock = 0;
+  bool have_clock = false;
+  SeqNo out_seq = 0;
+
+  // The event being processed.
+  EventBuffer* out = nullptr;
+  Timestamp ev_ts = 0;
+  SeqNo ev_seq = 0;
+
+  explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments) {
+    if (!pool.init(c.max_orders) || !index.init(c.max_orders) || !accounts.init(c.max_accounts, &pool) ||
+        !tracker.init(std::size_t{c.max_orders} + 16))
+      throw std::bad_alloc();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // output
+  template <class T>
+  T make() noexcept {
+    T m = wire::make<T>();
+    m.header.seq = ++out_seq;
+    m.header.ts_ns = ev_ts;
+    m.header.ref = ev_seq;
+    return m;
+  }
+  template <class T>
+  void emit(const T& m) noexcept {
+    out->append(m);
+  }
+
+  void reject(const EventView& ev, RejectReason reason) noexcept {
+    auto r = make<wire::Rejected>();
+    r.reason = reason;
+    r.input_type = ev.type();
+    switch (ev.type()) {
+      case wire::MsgType::NewOrder: {
+        const auto& m = ev.as<wire::NewOrder>();
+        r.id = m.order_id;
+        r.client_order_id = m.client_order_id;
+        r.account = m.account;
+        r.instrument = m.instrument;
+        break;
+      }
+      case wire::MsgType::CancelOrder: {
+        const auto& m = ev.as<wire::CancelOrder>();
+        r.id = m.order_id;
+        r.account = m.account;
+        r.instrument = m.instrument;
+        break;
+      }
+      case wire::MsgType::ModifyOrder: {
+        const auto& m = ev.as<wire::ModifyOrder>();
+        r.id = m.order_id;
+        r.account = m.account;
+        r.instrument = m.instrument;
+        break;
+      }
+      case wire::MsgType::MassCancel: {
+        const auto& m = ev.as<wire::MassCancel>();
+        r.account = m.account;
+        r.instrument = m.instrument;
+        break;
+      }
+      case wire::MsgType::Deposit: {
+        const auto& m = ev.as<wire::Deposit>();
+        r.id = m.transfer_id;
+        r.account = m.account;
+        break;
+      }
+      case wire::MsgType::Withdrawal: {
+        const auto& m = ev.as<wire::Withdrawal>();
+        r.id = m.transfer_id;
+        r.account = m.account;
+        break;
+      }
+      case wire::MsgType::InstrumentDefinition:
+        r.instrument = ev.as<wire::InstrumentDefinition>().instrument;
+        break;
+      case wire::MsgType::IndexPrice:
+        r.instrument = ev.as<wire::IndexPrice>().instrument;
+        break;
+      case wire::MsgType::FundingRate:
+        r.instrument = ev.as<wire::FundingRate>().instrument;
+        break;
+      case wire::MsgType::AccountSettings: {
+        const auto& m = ev.as<wire::AccountSettings>();
+        r.account = m.account;
+        r.instrument = m.instrument;
+        break;
+      }
+      default:
+        break;
+    }
+    emit(r);
+  }
+
+  void emit_cancelled(OrderId id, AccountId account, InstrumentId instrument, Side side, Qty qty,
+                      wire::CancelReason reason) noexcept {
+    auto c = make<wire::OrderCancelled>();
+    c.order_id = id;
+    c.account = account;
+    c.instrument = instrument;
+    c.cancelled_qty = qty;
+    c.reason = reason;
+    c.side = side;
+    emit(c);
+  }
+
+  Instrument* defined(InstrumentId id) noexcept {
+    if (id >= cfg.max_instruments) return nullptr;
+    Instrument& in = instruments[id];
+    return in.defined ? &in : nullptr;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // order lifetime
+
+  // Drops a node that left the book for good (filled, cancelled, or an incoming remainder).
+  void release(Instrument& ins, OrderIdx o) noexcept {
+    OrderNode& n = pool[o];
+    index.erase(n.id);
+    accounts.unlink(n.account, o);
+    pool.release(o);
+    --ins.live;
+  }
+
+  void remove_resting(Instrument& ins, OrderIdx o) noexcept {
+    ins.book.unlink(o);
+    release(ins, o);
+  }
+
+  bool out_of_band(const Instrument& ins, Price p) const noexcept {
+    if (ins.def.price_band <= 0) return false;
+    const Price ref = ins.reference();
+    if (ref == 0) return false;
+    const i128 d = floor_div(static_cast<i128>(ref) * ins.def.price_band, kRateOne);
+    return p > ref + d || p < ref - d;
+  }
+
+  Price market_limit(const Instrument& ins, Side side, Price worst) const noexcept {
+    i128 lim = worst != 0 ? worst : (side == Side::Buy ? ins.def.max_price : ins.def.min_price);
+    const Price ref = ins.reference();
+    if (ins.def.market_band > 0 && ref != 0) {
+      const i128 d = floor_div(static_cast<i128>(ref) * ins.def.market_band, kRateOne);
+      const i128 tick = ins.def.tick_size;
+      if (side == Side::Buy) lim = std::min(lim, floor_div(ref + d, tick) * tick);
+      else lim = std::max(lim, ceil_div(ref - d, tick) * tick);
+    }
+    return clamp_price(lim);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // matching
+
+  // FOK pre-check: can other accounts' liquidity at acceptable prices, in priority order up
+  // to the first own order that would stop matching, fill the whole order?
+  bool fok_fillable(const Instrument& ins, const Incoming& in, Price limit) const noexcept {
+    const OrderBook& book = ins.book;
+    const Side opp = opposite(in.side);
+    Qty need = in.qty;
+    for (std::uint32_t l = book.best(opp); l != kNone; l = book.next_worse(opp, l)) {
+      const Price px = book.price(l);
+      if (in.side == Side::Buy ? px > limit : px < limit) break;
+      for (OrderIdx o = book.level(l).head; o != kNilOrder; o = pool[o].next) {
+        const OrderNode& n = pool[o];
+        if (n.account == in.account) {
+          if (in.stp == SelfTradePrevention::CancelResting) continue;
+          return false;
+        }
+        if (n.qty >= need) return true;
+        need -= n.qty;
+      }
+    }
+    return false;
+  }
+
+  void finish_incoming(Instrument& ins, const Incoming& in) noexcept {
+    if (in.node != kNilOrder) release(ins, in.node);
+  }
+
+  void cancel_incoming(Instrument& ins, const Incoming& in, wire::CancelReason reason) noexcept {
+    emit_cancelled(in.id, in.account, in.instrument, in.side, in.qty, reason);
+    finish_incoming(ins, in);
+  }
+
+  void rest(Instrument& ins, const Incoming& in) noexcept {
+    OrderIdx o = in.node;
+    if (o == kNilOrder) {
+      o = pool.alloc();  // cannot fail: capacity was checked at validation and only shrank since
+      OrderNode& n = pool[o];
+      n.id = in.id;
+      n.account = in.account;
+      n.instrument = in.instrument;
+      n.side = in.side;
+      n.type = OrderType::Limit;
+      n.tif = in.tif;
+      n.flags = in.flags;
+      n.stp = in.stp;
+      index.insert(in.id, o);
+      accounts.push_back(in.account, o);
+      ++ins.live;
+    }
+    OrderNode& n = pool[o];
+    n.price = in.price;
+    n.qty = in.qty;
+    n.type = OrderType::Limit;
+    n.state = OrderState::Resting;
+    ins.book.push_back(o);
+  }
+
+  void match(Instrument& ins, Incoming& in) noexcept {
+    const Price limit = in.market ? market_limit(ins, in.side, in.price) : in.price;
+    if (in.tif == TimeInForce::FOK && !fok_fillable(ins, in, limit)) {
+      cancel_incoming(ins, in, wire::CancelReason::FokNotFilled);
+      return;
+    }
+    OrderBook& book = ins.book;
+    const Side opp = opposite(in.side);
+    bool filled = false;
+    while (in.qty > 0) {
+      const std::uint32_t l = book.best(opp);
+      if (l == kNone) break;
+      const Price px = book.price(l);
+      if (in.side == Side::Buy ? px > limit : px < limit) break;
+      const OrderIdx h = book.level(l).head;
+      OrderNode& mk = pool[h];
+      if (mk.account == in.account) {
+        if (in.stp == SelfTradePrevention::CancelResting || in.stp == SelfTradePrevention::CancelBoth) {
+          emit_cancelled(mk.id, mk.account, mk.instrument, mk.side, mk.qty, wire::CancelReason::SelfTrade);
+          remove_resting(ins, h);
+          if (in.stp == SelfTradePrevention::CancelResting) continue;
+        }
+        cancel_incoming(ins, in, wire::CancelReason::SelfTrade);
+        return;
+      }
+      const Qty q = std::min(in.qty, mk.qty);
+      book.reduce(h, q);
+      in.qty -= q;
+      ins.last = px;
+      filled = true;
+      auto f = make<wire::Fill>();
+      f.maker_order_id = mk.id;
+      f.taker_order_id = in.id;
+      f.maker_account = mk.account;
+      f.taker_account = in.account;
+      f.instrument = in.instrument;
+      f.aggressor_side = in.side;
+      f.flags = in.fill_flags;
+      f.price = px;
+      f.qty = q;
+      f.maker_leaves = mk.qty;
+      f.taker_leaves = in.qty;
+      emit(f);
+      if (mk.qty == 0) remove_resting(ins, h);
+    }
+    if (in.qty == 0) {
+      finish_incoming(ins, in);
+    } else if (!in.market && in.tif == TimeInForce::GTC) {
+      rest(ins, in);
+    } else {
+      cancel_incoming(ins, in,
+                      in.market && !filled ? wire::CancelReason::NoLiquidity : wire::CancelReason::IocRemainder);
+    }
+  }
+
+  // An order that already owns a pool node (a triggered stop, a re-priced modify) as the
+  // incoming order.
+  Incoming from_node(OrderIdx o, Price price, Qty qty, bool market, std::uint8_t fill_flags) const noexcept {
+    const OrderNode& n = pool[o];
+    Incoming in{};
+    in.id = n.id;
+    in.account = n.account;
+    in.instrument = n.instrument;
+    in.price = price;
+    in.qty = qty;
+    in.node = o;
+    in.side = n.side;
+    in.market = market;
+    in.tif = n.tif;
+    in.flags = n.flags;
+    in.stp = n.stp;
+    in.fill_flags = fill_flags;
+    return in;
+  }
+
+  // Fires stops until none is triggered; each triggered order may trade and fire more.
+  void run_stops(Instrument& ins, InstrumentId id) noexcept {
+    while (ins.last != 0) {
+      const OrderIdx o = ins.stops.first_triggered(ins.last);
+      if (o == kNilOrder) return;
+      ins.stops.unlink(o);
+      OrderNode& n = pool[o];
+      n.state = OrderState::Incoming;
+      auto st = make<wire::StopTriggered>();
+      st.order_id = n.id;
+      st.account = n.account;
+      st.instrument = id;
+      st.trigger_price = n.trigger;
+      st.last_price = ins.last;
+      emit(st);
+      // stop-market -> market with the stop's worst price; stop-limit -> limit, same tif.
+      Incoming in = from_node(o, n.price, n.qty, n.type == OrderType::StopMarket, wire::fill_flags::kStopTriggered);
+      match(ins, in);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // input events
+
+  void on_new_order(const EventView& ev) noexcept {
+    const auto& o = ev.as<wire::NewOrder>();
+    Instrument* ip = defined(o.instrument);
+    if (!ip) return reject(ev, RejectReason::UnknownInstrument);
+    Instrument& ins = *ip;
+    const auto& def = ins.def;
+    if (o.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
+    if (o.order_id == 0) return reject(ev, RejectReason::InvalidOrderId);
+    if (!valid_side(o.side)) return reject(ev, RejectReason::InvalidSide);
+    const auto type = static_cast<std::uint8_t>(o.order_type);
+    if (type < 1 || type > 4) return reject(ev, RejectReason::InvalidOrderType);
+    const auto tif = static_cast<std::uint8_t>(o.tif);
+    if (tif < 1 || tif > 3) return reject(ev, RejectReason::InvalidTimeInForce);
+    if (static_cast<std::uint8_t>(o.stp) > 3) return reject(ev, RejectReason::InvalidStp);
+    if (o.flags & ~order_flags::kAll) return reject(ev, RejectReason::InvalidFlags);
+    const bool post_only = o.flags & order_flags::kPostOnly;
+    if (post_only && !(o.order_type == OrderType::Limit && o.tif == TimeInForce::GTC))
+      return reject(ev, RejectReason::InvalidFlags);
+    const bool market = o.order_type == OrderType::Market || o.order_type == OrderType::StopMarket;
+    if (market && o.tif == TimeInForce::GTC) return reject(ev, RejectReason::InvalidTimeInForce);
+    if (o.qty <= 0 || o.qty > def.max_order_qty) return reject(ev, RejectReason::InvalidQuantity);
+    if (o.qty % def.lot_size != 0) return reject(ev, RejectReason::QuantityOffLot);
+    if (!market) {
+      if (o.price <= 0) return reject(ev, RejectReason::InvalidPrice);
+      if (!ins.on_tick(o.price)) return reject(ev, RejectReason::PriceOffTick);
+      if (!ins.in_range(o.price)) return reject(ev, RejectReason::PriceOutOfRange);
+      if (out_of_band(ins, o.price)) return reject(ev, RejectReason::PriceOutOfBand);
+    } else if (o.price != 0) {
+      if (o.price < 0) return reject(ev, RejectReason::InvalidPrice);
+      if (!ins.on_tick(o.price)) return reject(ev, RejectReason::PriceOffTick);
+      if (!ins.in_range(o.price)) return reject(ev, RejectReason::PriceOutOfRange);
+    }
+    const bool stop = is_stop(o.order_type);
+    if (stop) {
+      if (o.trigger_price <= 0 || !ins.on_tick(o.trigger_price) || !ins.in_range(o.trigger_price))
+        return reject(ev, RejectReason::InvalidTriggerPrice);
+    } else if (o.trigger_price != 0) {
+      return reject(ev, RejectReason::InvalidTriggerPrice);
+    }
+    if (index.find(o.order_id) != kNilOrder) return reject(ev, RejectReason::DuplicateOrderId);
+    const bool may_rest = stop || (o.order_type == OrderType::Limit && o.tif == TimeInForce::GTC);
+    if (may_rest && pool.full()) return reject(ev, RejectReason::OrderCapacity);
+    if (post_only) {
+      const OrderBook& b = ins.book;
+      if (o.side == Side::Buy ? (b.best_ask() != kNone && o.price >= b.price(b.best_ask()))
+                              : (b.best_bid() != kNone && o.price <= b.price(b.best_bid())))
+        return reject(ev, RejectReason::PostOnlyWouldTake);
+    }
+
+    auto a = make<wire::OrderAccepted>();
+    a.order_id = o.order_id;
+    a.client_order_id = o.client_order_id;
+    a.account = o.account;
+    a.instrument = o.instrument;
+    a.price = o.price;
+    a.qty = o.qty;
+    a.trigger_price = o.trigger_price;
+    a.side = o.side;
+    a.order_type = o.order_type;
+    a.tif = o.tif;
+    a.flags = o.flags;
+    a.stp = o.stp;
+    emit(a);
+
+    if (stop) {
+      const OrderIdx idx = pool.alloc();
+      OrderNode& n = pool[idx];
+      n.id = o.order_id;
+      n.price = o.price;
+      n.qty = o.qty;
+      n.trigger = o.trigger_price;
+      n.account = o.account;
+      n.instrument = o.instrument;
+      n.side = o.side;
+      n.type = o.order_type;
+      n.tif = o.tif;
+      n.flags = o.flags;
+      n.stp = o.stp;
+      n.state = OrderState::Stop;
+      index.insert(o.order_id, idx);
+      accounts.push_back(o.account, idx);
+      ++ins.live;
+      ins.stops.push_back(idx);
+    } else {
+      Incoming in{};
+      in.id = o.order_id;
+      in.account = o.account;
+      in.instrument = o.instrument;
+      in.price = o.price;
+      in.qty = o.qty;
+      in.node = kNilOrder;
+      in.side = o.side;
+      in.market = market;
+      in.tif = o.tif;
+      in.flags = o.flags;
+      in.stp = o.stp;
+      match(ins, in);
+    }
+    run_stops(ins, o.instrument);
+  }
+
+  // Shared checks of cancel and modify; the live order, or kNilOrder after a reject.
+  OrderIdx find_owned(const EventView& ev, OrderId id, AccountId account, InstrumentId instrument) noexcept {
+    if (!defined(instrument)) return reject(ev, RejectReason::UnknownInstrument), kNilOrder;
+    if (account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount), kNilOrder;
+    const OrderIdx o = id != 0 ? index.find(id) : kNilOrder;
+    if (o == kNilOrder || pool[o].instrument != instrument) return reject(ev, RejectReason::UnknownOrder), kNilOrder;
+    if (pool[o].account != account) return reject(ev, RejectReason::NotOrderOwner), kNilOrder;
+    return o;
+  }
+
+  void on_cancel(const EventView& ev) noexcept {
+    const auto& c = ev.as<wire::CancelOrder>();
+    const OrderIdx o = find_owned(ev, c.order_id, c.account, c.instrument);
+    if (o == kNilOrder) return;
+    cancel_live(instruments[c.instrument], o, wire::CancelReason::User);
+  }
+
+  void cancel_live(Instrument& ins, OrderIdx o, wire::CancelReason reason) noexcept {
+    const OrderNode& n = pool[o];
+    emit_cancelled(n.id, n.account, n.instrument, n.side, n.qty, reason);
+    if (n.state == OrderState::Stop) {
+      ins.stops.unlink(o);
+      release(ins, o);
+    } else {
+      remove_resting(ins, o);
+    }
+  }
+
+  void on_modify(const EventView& ev) noexcept {
+    const auto& m = ev.as<wire::ModifyOrder>();
+    const OrderIdx o = find_owned(ev, m.order_id, m.account, m.instrument);
+    if (o == kNilOrder) return;
+    Instrument& ins = instruments[m.instrument];
+    OrderNode& n = pool[o];
+    if (n.state == OrderState::Stop) return reject(ev, RejectReason::InvalidOrderType);
+    if (m.new_qty <= 0 || m.new_qty > ins.def.max_order_qty) return reject(ev, RejectReason::InvalidQuantity);
+    if (m.new_qty % ins.def.lot_size != 0) return reject(ev, RejectReason::QuantityOffLot);
+    if (m.new_price <= 0) return reject(ev, RejectReason::InvalidPrice);
+    if (!ins.on_tick(m.new_price)) return reject(ev, RejectReason::PriceOffTick);
+    if (!ins.in_range(m.new_price)) return reject(ev, RejectReason::PriceOutOfRange);
+    if (out_of_band(ins, m.new_price)) return reject(ev, RejectReason::PriceOutOfBand);
+    if (m.new_price == n.price && m.new_qty == n.qty) return reject(ev, RejectReason::ModifyNoChange);
+    if (n.flags & order_flags::kPostOnly) {
+      const OrderBook& b = ins.book;
+      if (n.side == Side::Buy ? (b.best_ask() != kNone && m.new_price >= b.price(b.best_ask()))
+                              : (b.best_bid() != kNone && m.new_price <= b.price(b.best_bid())))
+        return reject(ev, RejectReason::PostOnlyWouldTake);
+    }
+
+    const bool keep = m.new_price == n.price && m.new_qty < n.qty;
+    auto r = make<wire::OrderModified>();
+    r.order_id = n.id;
+    r.account = n.account;
+    r.instrument = n.instrument;
+    r.new_price = m.new_price;
+    r.new_qty = m.new_qty;
+    r.priority_kept = keep ? 1 : 0;
+    emit(r);
+    if (keep) {
+      ins.book.reduce(o, n.qty - m.new_qty);
+      return;
+    }
+    ins.book.unlink(o);
+    n.state = OrderState::Incoming;
+    Incoming in = from_node(o, m.new_price, m.new_qty, false, 0);
+    match(ins, in);
+    run_stops(ins, m.instrument);
+  }
+
+  void on_mass_cancel(const EventView& ev) noexcept {
+    const auto& m = ev.as<wire::MassCancel>();
+    if (m.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
+    if (m.instrument != kAllInstruments && !defined(m.instrument))
+      return reject(ev, RejectReason::UnknownInstrument);
+    OrderIdx o = accounts[m.account].head;
+    while (o != kNilOrder) {
+      const OrderIdx next = pool[o].acct_next;
+      const InstrumentId id = pool[o].instrument;
+      if (m.instrument == kAllInstruments || id == m.instrument)
+        cancel_live(instruments[id], o, wire::CancelReason::MassCancel);
+      o = next;
+    }
+  }
+
+  void on_instrument(const EventView& ev) noexcept {
+    const auto& d = ev.as<wire::InstrumentDefinition>();
+    const auto bad = [&] { reject(ev, RejectReason::InvalidInstrument); };
+    if (d.instrument >= cfg.max_instruments || d.price_decimals > 18 || d.qty_decimals > 18) return bad();
+    if (d.tick_size <= 0 || d.lot_size <= 0) return bad();
+    if (d.min_price <= 0 || d.min_price > d.max_price) return bad();
+    if (d.min_price % d.tick_size != 0 || d.max_price % d.tick_size != 0) return bad();
+    const std::uint64_t levels = static_cast<std::uint64_t>((d.max_price - d.min_price) / d.tick_size) + 1;
+    if (levels > cfg.max_levels_per_book) return bad();
+    if (d.max_order_qty <= 0 || d.max_order_qty % d.lot_size != 0) return bad();
+    if (d.tier_count > wire::kMaxTiers) return bad();
+    Instrument& ins = instruments[d.instrument];
+    if (ins.defined && ins.live > 0) return bad();
+
+    const auto n = static_cast<std::uint32_t>(levels);
+    if (ins.defined && ins.book.levels() == n) {
+      ins.book.init(d.instrument, d.min_price, d.tick_size, n, &pool, &tracker);  // reuses memory
+      ins.stops.init(d.min_price, d.tick_size, n, &pool);
+    } else {
+      OrderBook book;
+      StopBook stops;
+      if (!book.init(d.instrument, d.min_price, d.tick_size, n, &pool, &tracker) ||
+          !stops.init(d.min_price, d.tick_size, n, &pool))
+        return reject(ev, RejectReason::InstrumentCapacity);
+      ins.book = std::move(book);
+      ins.stops = std::move(stops);
+    }
+    ins.def = d;
+    ins.defined = true;
+  }
+
+  void on_deposit(const EventView& ev) noexcept {
+    const auto& d = ev.as<wire::Deposit>();
+    if (d.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
+    if (d.amount <= 0) return reject(ev, RejectReason::InvalidAmount);
+    Money& bal = accounts[d.account].balance;
+    Money after;
+    if (__builtin_add_overflow(bal, d.amount, &after)) return reject(ev, RejectReason::InvalidAmount);
+    bal = after;
+    emit_balance(d.account, wire::BalanceReason::Deposit, d.amount, bal);
+  }
+
+  void on_withdrawal(const EventView& ev) noexcept {
+    const auto& w = ev.as<wire::Withdrawal>();
+    if (w.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
+    if (w.amount <= 0) return reject(ev, RejectReason::InvalidAmount);
+    Money& bal = accounts[w.account].balance;
+    if (w.amount > bal) return reject(ev, RejectReason::InsufficientFunds);
+    bal -= w.amount;
+    emit_balance(w.account, wire::BalanceReason::Withdrawal, -w.amount, bal);
+  }
+
+  void emit_balance(AccountId account, wire::BalanceReason reason, Money delta, Money balance) noexcept {
+    auto b = make<wire::BalanceChange>();
+    b.account = account;
+    b.reason = reason;
+    b.delta = delta;
+    b.balance = balance;
+    emit(b);
+  }
+
+  void on_index_price(const EventView& ev) noexcept {
+    const auto& p = ev.as<wire::IndexPrice>();
+    Instrument* ins = defined(p.instrument);
+    if (!ins) return reject(ev, RejectReason::UnknownInstrument);
+    if (p.price <= 0) return reject(ev, RejectReason::InvalidPrice);
+    ins->index = p.price;
+  }
+
+  void on_funding_rate(const EventView& ev) noexcept {
+    if (!defined(ev.as<wire::FundingRate>().instrument)) reject(ev, RejectReason::UnknownInstrument);
+  }
+
+  void on_account_settings(const EventView& ev) noexcept {
+    const auto& s = ev.as<wire::AccountSettings>();
+    if (s.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
+    if (s.instrument != kAllInstruments && !defined(s.instrument))
+      return reject(ev, RejectReason::UnknownInstrument);
+    if (static_cast<std::uint8_t>(s.margin_mode) > 1 || static_cast<std::uint8_t>(s.role) > 1)
+      return reject(ev, RejectReason::InvalidSettings);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // market data: one DepthLevel per changed (side, price), then TopOfBook if it moved
+
+  void emit_depth(InstrumentId id, Side side, Price price, Qty qty, std::uint32_t count) noexcept {
+    auto d = make<wire::DepthLevel>();
+    d.instrument = id;
+    d.side = side;
+    d.price = price;
+    d.qty = qty;
+    d.order_count = count;
+    emit(d);
+  }
+
+  // Emits the level's change on one side, if it changed there.
+  void depth_change(const OrderBook& book, InstrumentId id, const TouchedLevel& t, Side side) noexcept {
+    const auto li = static_cast<std::uint32_t>(t.key);
+    const Level& l = book.level(li);
+    const bool was = t.start_count > 0 && t.start_side == side;
+    const bool is = l.count > 0 && book.level_side(li) == side;
+    const Qty q0 = was ? t.start_qty : 0, q1 = is ? l.qty : 0;
+    const std::uint32_t c0 = was ? t.start_count : 0, c1 = is ? l.count : 0;
+    if (q0 != q1 || c0 != c1) emit_depth(id, side, book.price(li), q1, c1);
+  }
+
+  void flush_market_data() noexcept {
+    if (tracker.empty()) return;
+    tracker.sort();
+    const std::uint32_t total = tracker.size();
+    for (std::uint32_t i = 0; i < total;) {
+      const auto id = static_cast<InstrumentId>(tracker[i].key >> 32);
+      std::uint32_t j = i;
+      while (j < total && (tracker[j].key >> 32) == id) ++j;
+      OrderBook& book = instruments[id].book;
+      for (std::uint32_t k = j; k-- > i;) depth_change(book, id, tracker[k], Side::Buy);
+      for (std::uint32_t k = i; k < j; ++k) depth_change(book, id, tracker[k], Side::Sell);
+      const TopView now = book.top();
+      const TopView& was = book.top_before();
+      if (now.bid_price != was.bid_price || now.bid_qty != was.bid_qty || now.ask_price != was.ask_price ||
+          now.ask_qty != was.ask_qty) {
+        auto t = make<wire::TopOfBook>();
+        t.instrument = id;
+        t.bid_price = now.bid_price;
+        t.bid_qty = now.bid_qty;
+        t.ask_price = now.ask_price;
+        t.ask_qty = now.ask_qty;
+        emit(t);
+      }
+      for (std::uint32_t k = i; k < j; ++k) book.end_event_level(static_cast<std::uint32_t>(tracker[k].key));
+      book.end_event();
+      i = j;
+    }
+    tracker.clear();
+  }
+
+  void process(const EventView& ev, EventBuffer& buf) noexcept {
+    const wire::MsgType type = ev.type();
+    if (!wire::is_input(type) || wire::message_size(type) == 0) return;
+    out = &buf;
+    ev_ts = ev.header().ts_ns;
+    ev_seq = ev.header().seq;
+    if (have_clock && ev_ts < clock) return reject(ev, RejectReason::TimestampBackwards);
+    clock = ev_ts;
+    have_clock = true;
+    switch (type) {
+      case wire::MsgType::NewOrder: on_new_order(ev); break;
+      case wire::MsgType::CancelOrder: on_cancel(ev); break;
+      case wire::MsgType::ModifyOrder: on_modify(ev); break;
+      case wire::MsgType::MassCancel: on_mass_cancel(ev); break;
+      case wire::MsgType::InstrumentDefinition: on_instrument(ev); break;
+      case wire::MsgType::Deposit: on_deposit(ev); break;
+      case wire::MsgType::Withdrawal: on_withdrawal(ev); break;
+      case wire::MsgType::IndexPrice: on_index_price(ev); break;
+      case wire::MsgType::FundingRate: on_funding_rate(ev); break;
+      case wire::MsgType::AccountSettings: on_account_settings(ev); break;
+      default: break;  // heartbeat: the clock check is all
+    }
+    flush_market_data();
+  }
+};
+
+Engine::Engine(const EngineConfig& config) : impl_(std::make_unique<Impl>(config)) {}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+void Engine::process(const EventView& event, EventBuffer& out) noexcept { impl_->process(event, out); }
+
+const wire::InstrumentDefinition* Engine::instrument(InstrumentId id) const noexcept {
+  if (id >= impl_->cfg.max_instruments || !impl_->instruments[id].defined) return nullptr;
+  return &impl_->instruments[id].def;
+}
+
+std::vector<InstrumentId> Engine::instrument_ids() const {
+  std::vector<InstrumentId> ids;
+  for (InstrumentId i = 0; i < impl_->cfg.max_instruments; ++i)
+    if (impl_->instruments[i].defined) ids.push_back(i);
+  return ids;
+}
+
+std::size_t Engine::depth(InstrumentId id, Side side, std::size_t max_levels, LevelView* out) const noexcept {
+  if (id >= impl_->cfg.max_instruments || !impl_->instruments[id].defined) return 0;
+  const OrderBook& book = impl_->instruments[id].book;
+  std::size_t n = 0;
+  for (std::uint32_t l = book.best(side); l != kNone && n < max_levels; l = book.next_worse(side, l)) {
+    const Level& lv = book.level(l);
+    out[n++] = LevelView{book.price(l), lv.qty, lv.count};
+  }
+  return n;
+}
+
+TopView Engine::top(InstrumentId id) const noexcept {
+  if (id >= impl_->cfg.max_instruments || !impl_->instruments[id].defined) return {};
+  return impl_->instruments[id].book.top();
+}
+
+Price Engine::last_price(InstrumentId id) const noexcept {
+  if (id >= impl_->cfg.max_instruments) return 0;
+  return impl_->instruments[id].last;
+}
+
+Money Engine::balance(AccountId account) const noexcept {
+  if (account >= impl_->cfg.max_accounts) return 0;
+  return impl_->accounts[account].balance;
+}
+
+std::size_t Engine::live_orders() const noexcept { return impl_->pool.used(); }
+SeqNo Engine::output_seq() const noexcept { return impl_->out_seq; }
+const EngineConfig& Engine::config() const noexcept { return impl_->cfg; }
+
+}  // namespace cascade
