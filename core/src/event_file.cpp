@@ -34,7 +34,7 @@ wire::FileHeader make_file_header(wire::StreamKind kind, Timestamp created_ns, s
   h.header_size = sizeof(wire::FileHeader);
   h.kind = kind;
   h.created_ns = created_ns;
-  std::memcpy(h.creator, creator.data(), std::min(creator.size(), sizeof h.creator - 1));
+  if (!creator.empty()) std::memcpy(h.creator, creator.data(), std::min(creator.size(), sizeof h.creator - 1));
   return h;
 }
 

@@ -1,0 +1,9 @@
+// Subcommands of the `cascade` tool. Each takes its own argv (argv[0] is the subcommand name)
+// and returns the process exit code: 0 success, 1 bad or unreadable data, 2 bad usage.
+#pragma once
+
+int cmd_encode(int argc, char** argv);
+int cmd_dump(int argc, char** argv);
+int cmd_replay(int argc, char** argv);
+int cmd_book(int argc, char** argv);
+int cmd_convert(int argc, char** argv);  // tools/cli/convert.cpp: foreign feeds -> event files

@@ -1,0 +1,66 @@
+// cascade: command-line front end of the engine. Dispatches to one subcommand per file.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"encode", cmd_encode, "text form -> event file"},
+    {"dump", cmd_dump, "event file -> text form"},
+    {"replay", cmd_replay, "run the engine over an input file; report and output stream"},
+    {"book", cmd_book, "run the engine and print the order book (text or LOBSTER rows)"},
+    {"convert", cmd_convert, "foreign market data (LOBSTER, ITCH) -> input event file"},
+};
+
+void print_help(std::FILE* out) {
+  std::fprintf(out,
+               "usage: cascade <command> [options]\n"
+               "\n"
+               "commands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
+  std::fprintf(out,
+               "\n"
+               "'cascade <command> --help' describes a command. Exit status: 0 success,\n"
+               "1 bad or unreadable data, 2 bad usage.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(stderr);
+    return 2;
+  }
+  const std::string_view cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    if (cmd == "help" && argc > 2) {
+      for (const Command& c : kCommands)
+        if (argv[2] == std::string_view(c.name)) {
+          char help[] = "--help";
+          char* args[] = {argv[2], help, nullptr};
+          return c.run(2, args);
+        }
+      std::fprintf(stderr, "cascade: unknown command '%s'\n", argv[2]);
+      return 2;
+    }
+    print_help(stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("cascade 0.1.0 (event format v1)\n");
+    return 0;
+  }
+  for (const Command& c : kCommands)
+    if (cmd == c.name) return c.run(argc - 1, argv + 1);
+  std::fprintf(stderr, "cascade: unknown command '%s'\nTry 'cascade --help'.\n", argv[1]);
+  return 2;
+}

@@ -1,0 +1,191 @@
+// cascade replay: runs the engine over an input event file; writes the output stream and
+// prints a report (counts by type, digest of the output, timing).
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "cascade/digest.hpp"
+#include "cascade/engine.hpp"
+#include "cascade/event_file.hpp"
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "cli/io.hpp"
+
+namespace {
+
+constexpr const char* kHelp =
+    "usage: cascade replay FILE [-o OUT] [--json]\n"
+    "\n"
+    "Runs the engine over the input events of FILE and prints a report: events in and out\n"
+    "by type, the size and digest (FNV-1a 64 over the output event bytes, file header\n"
+    "excluded) of the output stream, and timing: wall time of the replay, engine time (wall\n"
+    "time less digesting, counting and writing the output) and input events per second of\n"
+    "engine time. Everything but the three timing lines is deterministic, so two runs can be\n"
+    "compared by their digests.\n"
+    "\n"
+    "  FILE              input event file, or - for standard input\n"
+    "  -o, --output OUT  write the output stream to OUT (an output event file, creator\n"
+    "                    \"cascade replay\", created_ns copied from FILE)\n"
+    "  --json            print the report as one JSON object\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "On a truncated or corrupt file every complete event before the problem is processed and\n"
+    "reported, then the problem and its byte offset go to standard error; exit status 1.\n";
+
+constexpr cascade::cli::OptionSpec kOptions[] = {
+    {"output", 'o', true},
+    {"json", 0, false},
+    {"help", 'h', false},
+};
+
+using Counts = std::array<std::uint64_t, 256>;
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
+}
+
+std::uint64_t total(const Counts& c) {
+  std::uint64_t n = 0;
+  for (const auto v : c) n += v;
+  return n;
+}
+
+void text_counts(std::string& out, const char* title, const Counts& c) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%-16s%llu\n", title, static_cast<unsigned long long>(total(c)));
+  out += buf;
+  for (int t = 0; t < 256; ++t)
+    if (c[static_cast<std::size_t>(t)]) {
+      std::snprintf(buf, sizeof buf, "  %-18s%12llu\n", cascade::wire::type_name(static_cast<cascade::wire::MsgType>(t)),
+                    static_cast<unsigned long long>(c[static_cast<std::size_t>(t)]));
+      out += buf;
+    }
+}
+
+void json_counts(std::string& out, const Counts& c) {
+  out += '{';
+  bool first = true;
+  for (int t = 0; t < 256; ++t)
+    if (c[static_cast<std::size_t>(t)]) {
+      if (!first) out += ',';
+      first = false;
+      out += json_string(cascade::wire::type_name(static_cast<cascade::wire::MsgType>(t)));
+      out += ':' + std::to_string(c[static_cast<std::size_t>(t)]);
+    }
+  out += '}';
+}
+
+}  // namespace
+
+int cmd_replay(int argc, char** argv) {
+  using namespace cascade;
+  cli::Args args;
+  std::string error;
+  if (!args.parse(argc, argv, kOptions, error)) return cli::usage_error("replay", error);
+  if (args.has("help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (args.operands().size() != 1) return cli::usage_error("replay", "expected one FILE operand");
+  const std::string path = args.operands()[0];
+  const std::string name = cli::display_name(path);
+
+  cli::InputEventFile in;
+  if (!in.open(path, error)) return cli::data_error("replay", error);
+  const wire::FileHeader& ih = in.file().header();
+  if (ih.kind != wire::StreamKind::Input)
+    return cli::data_error("replay", name + ": an output stream; replay reads input streams");
+
+  const bool write_out = args.has("output");
+  const std::string out_path = args.value("output");
+  EventFileWriter writer;
+  if (write_out && !writer.open(out_path, make_file_header(wire::StreamKind::Output, ih.created_ns, "cascade replay"), error))
+    return cli::data_error("replay", error);
+
+  Counts in_counts{}, out_counts{};
+  Fnv1a64 digest;
+  std::uint64_t out_bytes = 0;
+  EventBuffer out(4 << 20);
+  // Time spent outside the engine (digest, counting, writing), so the rate measures the engine.
+  std::chrono::steady_clock::duration drain_time{};
+  const auto drain = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    digest.update(out.bytes());
+    out_bytes += out.size();
+    EventReader r(out.bytes());
+    EventView ev;
+    while (r.next(ev)) ++out_counts[static_cast<std::uint8_t>(ev.type())];
+    if (write_out) writer.write_raw(out.bytes());
+    out.clear();
+    drain_time += std::chrono::steady_clock::now() - t0;
+  };
+
+  Engine engine;
+  EventReader r = in.file().reader();
+  EventView ev;
+  const auto start = std::chrono::steady_clock::now();
+  while (r.next(ev)) {
+    ++in_counts[static_cast<std::uint8_t>(ev.type())];
+    engine.process(ev, out);
+    if (out.size() >= (2u << 20)) drain();
+  }
+  drain();
+  const auto wall = std::chrono::steady_clock::now() - start;
+  const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count();
+  const auto engine_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wall - drain_time).count();
+
+  std::string close_error;
+  const bool closed = !write_out || writer.close(close_error);
+  const std::uint64_t n_in = total(in_counts);
+  const double engine_seconds = static_cast<double>(engine_ns) / 1e9;
+  const double rate = engine_seconds > 0 ? static_cast<double>(n_in) / engine_seconds : 0.0;
+
+  std::string report;
+  if (args.has("json")) {
+    report = "{\"input\":" + json_string(name) + ",\"events_in\":" + std::to_string(n_in) + ",\"in_by_type\":";
+    json_counts(report, in_counts);
+    report += ",\"events_out\":" + std::to_string(total(out_counts)) + ",\"out_by_type\":";
+    json_counts(report, out_counts);
+    report += ",\"output_bytes\":" + std::to_string(out_bytes) + ",\"digest\":\"fnv1a64:" + digest_hex(digest.value()) + "\"";
+    if (write_out) report += ",\"output\":" + json_string(out_path);
+    report += std::string(",\"complete\":") + (r.ok() ? "true" : "false");
+    if (!r.ok()) report += ",\"error\":" + json_string(r.error().message());
+    report += ",\"wall_ns\":" + std::to_string(wall_ns) + ",\"engine_ns\":" + std::to_string(engine_ns) +
+              ",\"events_per_second\":" +
+              std::to_string(static_cast<std::uint64_t>(rate)) + "}\n";
+  } else {
+    char buf[160];
+    report = "input           " + name + "\n";
+    text_counts(report, "events in", in_counts);
+    text_counts(report, "events out", out_counts);
+    report += "output bytes    " + std::to_string(out_bytes) + "\n";
+    report += "output digest   fnv1a64:" + digest_hex(digest.value()) + "\n";
+    if (write_out) report += "output file     " + out_path + "\n";
+    std::snprintf(buf, sizeof buf, "wall time       %.3f ms\nengine time     %.3f ms\ninput rate      %.0f events/s\n",
+                  static_cast<double>(wall_ns) / 1e6, engine_seconds * 1e3, rate);
+    report += buf;
+  }
+  // The report goes to standard error when the output stream takes standard output.
+  std::FILE* report_to = write_out && out_path == "-" ? stderr : stdout;
+  std::fputs(report.c_str(), report_to);
+  std::fflush(report_to);
+
+  if (!r.ok()) return cli::data_error("replay", name + ": " + r.error().message());
+  if (!closed) return cli::data_error("replay", out_path + ": " + close_error);
+  return 0;
+}
