@@ -1,7 +1,8 @@
 // Proves the engine does not allocate in steady state: every global operator new of this
 // executable is counted, and a mixed stream (every order type, fills, stop cascades, STP,
-// cancels, modifies, mass cancels, transfers and rejects) processed after a warm-up must not
-// raise the count.
+// cancels, modifies, mass cancels, transfers, rejects, and the margin engine's events: index
+// prices, funding, reduce-only orders, isolated margin, pre-trade rejects) processed after a
+// warm-up must not raise the count.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -94,7 +95,7 @@ std::vector<std::byte> mixed_stream(std::uint64_t seed, SeqNo& seq, Timestamp& t
     const Price px = 900 + static_cast<Price>(rng() % 200);
     const Qty qty = 1 + static_cast<Qty>(rng() % 50);
     const OrderId target = next_id > 200 ? next_id - 1 - rng() % 200 : 1;
-    const auto kind = rng() % 16;
+    const auto kind = rng() % 20;
     if (kind >= 10 && kind <= 13) {  // cancel or modify
       acct = rng() % 8 ? acct_of(target) : acct_of(target + 1);
       inst = inst_of(target);
@@ -104,6 +105,7 @@ std::vector<std::byte> mixed_stream(std::uint64_t seed, SeqNo& seq, Timestamp& t
       case 0: case 1: case 2: case 3: case 4: {
         auto o = t::limit(0, 0, next_id++, acct, inst, side, px, qty);
         o.stp = stp;
+        if (rng() % 8 == 0) o.flags = order_flags::kReduceOnly;
         put(o);
         break;
       }
@@ -115,6 +117,11 @@ std::vector<std::byte> mixed_stream(std::uint64_t seed, SeqNo& seq, Timestamp& t
       case 10: case 11: put(t::cancel(0, 0, target, acct, inst)); break;
       case 12: case 13: put(t::modify(0, 0, target, acct, inst, px, qty)); break;
       case 14: put(t::mass_cancel(0, 0, acct, rng() % 2 ? inst : kAllInstruments)); break;
+      case 16: case 17: put(t::index_price(0, 0, inst, 950 + static_cast<Price>(rng() % 100))); break;
+      case 18:
+        if (rng() % 4) put(t::funding_rate(0, 0, inst, static_cast<Rate>(rng() % 200'000) - 100'000));
+        else put(t::account_settings(0, 0, acct, inst, rng() % 2 ? wire::MarginMode::Isolated : wire::MarginMode::Cross));
+        break;
       default:
         if (rng() % 2) put(t::deposit(0, 0, acct, 1 + static_cast<Money>(rng() % 1000), rng()));
         else put(t::withdrawal(0, 0, acct, 1 + static_cast<Money>(rng() % 1000), rng()));
@@ -148,8 +155,22 @@ TEST(Allocation, SteadyStateProcessingDoesNotAllocate) {
     auto d = t::instrument(++seq, ts, i, 1, 1, 1, 60000, 100000);
     d.reference_price = 1000;
     d.market_band = 5'000'000;
+    if (i == 0) {  // margined, with a maker rebate; the others carry positions without tiers
+      d.qty_decimals = 2;
+      d.maker_fee = -10'000;
+      d.taker_fee = 50'000;
+      d.mark_band = 2'000'000;
+      d.tier_count = 2;
+      d.tiers[0] = {20'000'000'000, 2'000'000, 1'000'000, 0};
+      d.tiers[1] = {1'000'000'000'000, 10'000'000, 5'000'000, 800'000'000};
+    }
     const auto* p = reinterpret_cast<const std::byte*>(&d);
     setup.insert(setup.end(), p, p + sizeof d);
+  }
+  for (AccountId a = 0; a < kAccounts; ++a) {
+    auto dep = t::deposit(++seq, ts, a, 2'000'000'000 + 1'000'000'000 * static_cast<Money>(a), a + 1);
+    const auto* p = reinterpret_cast<const std::byte*>(&dep);
+    setup.insert(setup.end(), p, p + sizeof dep);
   }
   const auto warm = mixed_stream(1, seq, ts, next_id, 20000);
   const auto steady = mixed_stream(2, seq, ts, next_id, 20000);
@@ -194,8 +215,12 @@ TEST(Allocation, SteadyStateProcessingDoesNotAllocate) {
   EXPECT_GT(count(MsgType::OrderCancelled), 2000u);
   EXPECT_GT(count(MsgType::Rejected), 1000u);
   EXPECT_GT(count(MsgType::BalanceChange), 500u);
-  EXPECT_GT(count(MsgType::DepthLevel), 10000u);
+  EXPECT_GT(count(MsgType::DepthLevel), 5000u);  // a fifth of the events are margin inputs
   EXPECT_GT(count(MsgType::TopOfBook), 1000u);
+  EXPECT_GT(count(MsgType::PositionUpdate), 4000u);
+  EXPECT_GT(count(MsgType::MarginUpdate), 10000u);
+  EXPECT_GT(count(MsgType::MarkPrice), 1000u);
+  EXPECT_GT(count(MsgType::FundingPayment), 1000u);
   EXPECT_GT(eng.live_orders(), 0u);
 }
 

@@ -94,7 +94,7 @@ TEST_F(Cli, HelpWorksOnEveryCommand) {
   Result r = cascade("--help");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out.rfind("usage: cascade <command> [options]\n", 0), 0u) << r.out;
-  for (const char* cmd : {"encode", "dump", "replay", "book", "convert"}) {
+  for (const char* cmd : {"encode", "dump", "replay", "book", "accounts", "convert"}) {
     EXPECT_NE(r.out.find(std::string("  ") + cmd + " "), std::string::npos) << cmd;
     for (const char* flag : {"--help", "-h"}) {
       const Result h = cascade(std::string(cmd) + " " + flag);
@@ -259,6 +259,23 @@ TEST_F(Cli, ReplayReportIsDeterministicAndItsDigestMatchesTheOutput) {
                         "  fill                        19", "  stop_triggered               2"})
     EXPECT_NE(a.out.find(std::string(l) + "\n"), std::string::npos) << l << "\n" << a.out;
 
+  // The margin engine's totals (cascade accounts prints them account by account).
+  const std::string margin =
+      "accounts        6\n"
+      "  with positions           6\n"
+      "  below maint.             0\n"
+      "open interest\n"
+      "  1   BTC-PERP              7.400  (6 accounts)\n"
+      "  2   ETH-PERP              2.500  (2 accounts)\n"
+      "fees collected  211.288055\n"
+      "funding paid    48.525\n"
+      "funding recv.   48.525\n"
+      "insurance fund  0\n";
+  EXPECT_NE(a.out.find(margin), std::string::npos) << a.out;
+  for (const char* l : {"  position                    38", "  margin                      69",
+                        "  funding_payment              8", "  mark_price                   2"})
+    EXPECT_NE(a.out.find(std::string(l) + "\n"), std::string::npos) << l << "\n" << a.out;
+
   // Same report without -o, except the output file line; timing aside, two runs agree.
   std::string a_report = without_timing(a.out);
   const std::string file_line = "output file     out.evt\n";
@@ -298,6 +315,11 @@ TEST_F(Cli, ReplayReportIsDeterministicAndItsDigestMatchesTheOutput) {
       << j.out;
   EXPECT_NE(j.out.find("\"digest\":\"fnv1a64:" + cascade::digest_hex(h.value()) + "\""), std::string::npos);
   EXPECT_NE(j.out.find("\"complete\":true"), std::string::npos);
+  EXPECT_NE(j.out.find("\"accounts\":6,\"accounts_with_positions\":6,\"below_maintenance\":0,"
+                       "\"open_interest\":{\"1\":\"7.400\",\"2\":\"2.500\"},\"fees_collected\":\"211.288055\","
+                       "\"funding_paid\":\"48.525\",\"funding_received\":\"48.525\",\"insurance_fund\":\"0\""),
+            std::string::npos)
+      << j.out;
 }
 
 TEST_F(Cli, ReplayRefusesAnOutputStream) {
@@ -396,15 +418,136 @@ TEST_F(Cli, BookEachPrintsOneRowPerSourceMessage) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// accounts
+// ---------------------------------------------------------------------------------------------
+
+// The final state of the sample's six accounts. Checked by hand for account 6 (docs/cli.md):
+// deposit 50,000; its stop-limit sold 0.5 BTC at 64,900 as taker (fee 0.05%: 16.225); BTC
+// funding of 0.01% at mark 65,000 paid it floor(3.25 USD) = 3.25; it withdrew 1,000:
+// C = 48,987.025. Short 0.5 at mark 65,000: notional 32,500, U = -50, tier 0 (up to 50,000
+// USD): initial 0.8% = 260, maintenance 0.4% = 130, ratio 130 / 48,937.025 = 0.26%.
+TEST_F(Cli, AccountsOfTheSample) {
+  encode_sample();
+  Result r = cascade("accounts sample.evt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "account 1\n"
+            "  collateral                   1000016.082110\n"
+            "  equity                       1000066.932110\n"
+            "  initial margin                  4197.728900\n"
+            "  maintenance margin               935.000000\n"
+            "  margin ratio                          0.09%\n"
+            "  below maintenance                        no\n"
+            "  BTC-PERP (1) cross  size -2.900  entry value -188547.600000  entry price 65016.413\n"
+            "    mark 65000.0  notional 188500.000000  unrealized 47.600000  initial 4097.050500  maintenance 892.500000\n"
+            "    orders 3  open buy 0.000000  open sell 221205.050000  reduce-only 0.000\n"
+            "  ETH-PERP (2) cross  size -2.500  entry value -8503.250000  entry price 3401.3000\n"
+            "    mark 3400.00  notional 8500.000000  unrealized 3.250000  initial 100.678400  maintenance 42.500000\n"
+            "    orders 1  open buy 0.000000  open sell 4084.800000  reduce-only 0.000\n"
+            "\n"
+            "account 2\n"
+            "  collateral                    999999.978685\n"
+            "  equity                       1000213.128685\n"
+            "  initial margin                  4784.807400\n"
+            "  maintenance margin              1737.500000\n"
+            "  margin ratio                          0.17%\n"
+            "  below maintenance                        no\n"
+            "  BTC-PERP (1) cross  size 5.500  entry value 357286.850000  entry price 64961.245\n"
+            "    mark 65000.0  notional 357500.000000  unrealized 213.150000  initial 4744.020000  maintenance 1737.500000\n"
+            "    orders 2  open buy 116902.000000  open sell 0.000000  reduce-only 0.000\n"
+            "  ETH-PERP (2) cross  size 0.000  entry value 0.000000  entry price -\n"
+            "    mark 3400.00  notional 0.000000  unrealized 0.000000  initial 40.787400  maintenance 0.000000\n"
+            "    orders 1  open buy 5098.425000  open sell 0.000000  reduce-only 0.000\n"
+            "\n"
+            "account 3\n"
+            "  collateral                    999869.029752\n"
+            "  equity                        999833.639275\n"
+            "  initial margin                  1040.000000\n"
+            "  maintenance margin               470.000000\n"
+            "  margin ratio                          0.04%\n"
+            "  below maintenance                        no\n"
+            "  BTC-PERP (1) cross  size 1.600  entry value 104035.390477  entry price 65022.119\n"
+            "    mark 65000.0  notional 104000.000000  unrealized -35.390477  initial 1040.000000  maintenance 470.000000\n"
+            "\n"
+            "account 4\n"
+            "  collateral                    999892.239950\n"
+            "  equity                        999755.839950\n"
+            "  initial margin                  2928.240000\n"
+            "  maintenance margin              1292.500000\n"
+            "  margin ratio                          0.12%\n"
+            "  below maintenance                        no\n"
+            "  BTC-PERP (1) cross  size -4.000  entry value -259866.850000  entry price 64966.712\n"
+            "    mark 65000.0  notional 260000.000000  unrealized -133.150000  initial 2860.240000  maintenance 1250.000000\n"
+            "    orders 1  open buy 0.000000  open sell 26024.000000  reduce-only 0.000\n"
+            "  ETH-PERP (2) cross  size 2.500  entry value 8503.250000  entry price 3401.3000\n"
+            "    mark 3400.00  notional 8500.000000  unrealized -3.250000  initial 68.000000  maintenance 42.500000\n"
+            "\n"
+            "account 5\n"
+            "  collateral                    999988.296925\n"
+            "  equity                        999982.146925\n"
+            "  initial margin                   337.832000\n"
+            "  maintenance margin                78.000000\n"
+            "  margin ratio                          0.00%\n"
+            "  below maintenance                        no\n"
+            "  BTC-PERP (1) cross  size 0.300  entry value 19506.150000  entry price 65020.500\n"
+            "    mark 65000.0  notional 19500.000000  unrealized -6.150000  initial 337.832000  maintenance 78.000000\n"
+            "    orders 1  open buy 22729.000000  open sell 0.000000  reduce-only 0.000\n"
+            "\n"
+            "account 6\n"
+            "  collateral                     48987.025000\n"
+            "  equity                         48937.025000\n"
+            "  initial margin                   260.000000\n"
+            "  maintenance margin               130.000000\n"
+            "  margin ratio                          0.26%\n"
+            "  below maintenance                        no\n"
+            "  BTC-PERP (1) cross  size -0.500  entry value -32450.000000  entry price 64900.000\n"
+            "    mark 65000.0  notional 32500.000000  unrealized -50.000000  initial 260.000000  maintenance 130.000000\n"
+            "\n"
+            "totals\n"
+            "  deposits                             5050000.000000\n"
+            "  withdrawals                             1000.000000\n"
+            "  fees collected                           211.288055\n"
+            "  funding paid                              48.525000\n"
+            "  funding received                          48.525000\n"
+            "  insurance fund                             0.000000\n"
+            "  socialized losses                          0.000000\n"
+            "  sum of C - E + B                     5048788.711945\n"
+            "  deposits - withdrawals = sum(C - E + B) + insurance + fees - socialized: holds\n");
+  r = cascade("accounts sample.evt --account 6");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find("\ntotals\n")),
+            "account 6\n"
+            "  collateral                     48987.025000\n"
+            "  equity                         48937.025000\n"
+            "  initial margin                   260.000000\n"
+            "  maintenance margin               130.000000\n"
+            "  margin ratio                          0.26%\n"
+            "  below maintenance                        no\n"
+            "  BTC-PERP (1) cross  size -0.500  entry value -32450.000000  entry price 64900.000\n"
+            "    mark 65000.0  notional 32500.000000  unrealized -50.000000  initial 260.000000  maintenance 130.000000\n");
+  r = cascade("accounts sample.evt --account 9");
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("account 9: no collateral and no positions\n\ntotals\n", 0), 0u) << r.out;
+  r = cascade("accounts sample.evt --account x");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade accounts: --account needs an account id, got 'x'\nTry 'cascade accounts --help'.\n");
+  ASSERT_EQ(cascade("replay sample.evt -o out.evt").code, 0);
+  r = cascade("accounts out.evt");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "cascade accounts: out.evt: an output stream; accounts reads input streams\n");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Damaged files
 // ---------------------------------------------------------------------------------------------
 
 TEST_F(Cli, TruncatedFileKeepsEveryCompleteEventThenFails) {
   encode_sample();
   const std::string bytes = read_file(path("sample.evt"));
-  // Cut inside the second event (the ETH definition at offset 392, 328 bytes).
-  write_file(path("cut.evt"), bytes.substr(0, 392 + 100));
-  const std::string problem = "cut.evt: offset 392: truncated event (instrument needs 328 bytes, 100 remain)\n";
+  // Cut inside the second event (the ETH definition at offset 400, 336 bytes).
+  write_file(path("cut.evt"), bytes.substr(0, 400 + 100));
+  const std::string problem = "cut.evt: offset 400: truncated event (instrument needs 336 bytes, 100 remain)\n";
 
   const Result full = cascade("dump sample.evt");
   const std::vector<std::string> all = lines_of(full.out);
@@ -446,15 +589,15 @@ TEST_F(Cli, TruncatedFileKeepsEveryCompleteEventThenFails) {
 TEST_F(Cli, CorruptEventStopsAtItsOffset) {
   encode_sample();
   std::string bytes = read_file(path("sample.evt"));
-  bytes[392 + 2] = static_cast<char>(0x7f);  // the ETH definition's type byte
+  bytes[400 + 2] = static_cast<char>(0x7f);  // the ETH definition's type byte
   write_file(path("bad.evt"), bytes);
   const Result r = cascade("replay bad.evt --json");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("\"events_in\":1,"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("\"complete\":false,\"error\":\"offset 392: unknown event type (type byte 0x7f)\""),
+  EXPECT_NE(r.out.find("\"complete\":false,\"error\":\"offset 400: unknown event type (type byte 0x7f)\""),
             std::string::npos)
       << r.out;
-  EXPECT_EQ(r.err, "cascade replay: bad.evt: offset 392: unknown event type (type byte 0x7f)\n");
+  EXPECT_EQ(r.err, "cascade replay: bad.evt: offset 400: unknown event type (type byte 0x7f)\n");
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ std::string render(const EventView& ev) {
                       " leaves=" + s(m.maker_leaves) + "/" + s(m.taker_leaves);
       if (m.flags) r += " flags=" + s(m.flags);
       if (m.instrument != I) r += " inst=" + s(m.instrument);
-      if (m.maker_fee || m.taker_fee) r += " fees!";
+      if (m.maker_fee || m.taker_fee) r += " fees=" + s(m.maker_fee) + "/" + s(m.taker_fee);
       return r;
     }
     case MsgType::StopTriggered: {
@@ -107,6 +107,30 @@ std::string render(const EventView& ev) {
              (m.reason == wire::BalanceReason::Deposit ? " deposit" : m.reason == wire::BalanceReason::Withdrawal
                                                                           ? " withdrawal"
                                                                           : " other") +
+             " delta=" + s(m.delta) + " bal=" + s(m.balance);
+    }
+    case MsgType::PositionUpdate: {
+      const auto& m = ev.as<wire::PositionUpdate>();
+      return "position acct=" + s(m.account) + " inst=" + s(m.instrument) + " size=" + s(m.size) +
+             " entry=" + s(m.entry_value) + " pnl=" + s(m.realized_pnl);
+    }
+    case MsgType::MarginUpdate: {
+      const auto& m = ev.as<wire::MarginUpdate>();
+      return "margin acct=" + s(m.account) + " c=" + s(m.collateral) + " eq=" + s(m.equity) +
+             " im=" + s(m.initial_margin) + " mm=" + s(m.maintenance_margin);
+    }
+    case MsgType::MarkPrice: {
+      const auto& m = ev.as<wire::MarkPrice>();
+      return "mark " + s(m.instrument) + " mark=" + s(m.mark) + " index=" + s(m.index) + " last=" + s(m.last);
+    }
+    case MsgType::FundingPayment: {
+      const auto& m = ev.as<wire::FundingPayment>();
+      return "funding acct=" + s(m.account) + " inst=" + s(m.instrument) + " pos=" + s(m.position) +
+             " rate=" + s(m.rate) + " amount=" + s(m.amount);
+    }
+    case MsgType::InsuranceFund: {
+      const auto& m = ev.as<wire::InsuranceFund>();
+      return "insurance inst=" + s(m.instrument) + " reason=" + s(static_cast<int>(m.reason)) +
              " delta=" + s(m.delta) + " bal=" + s(m.balance);
     }
     default:
@@ -192,12 +216,15 @@ class EngineTest : public ::testing::Test {
 // Limit orders and the book
 
 TEST_F(EngineTest, GtcLimitRestsWithDepthAndTop) {
-  EXPECT_EQ(send(lim(1, A, Buy, 100, 5)),
-            (Lines{"accepted 1", "depth 0 buy 100 qty=5 n=1", "top 0 bid=5@100 ask=0@0"}));
-  EXPECT_EQ(send(lim(2, B, Buy, 100, 7)), (Lines{"accepted 2", "depth 0 buy 100 qty=12 n=2", "top 0 bid=12@100 ask=0@0"}));
+  EXPECT_EQ(send(lim(1, A, Buy, 100, 5)), (Lines{"accepted 1", "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "depth 0 buy 100 qty=5 n=1", "top 0 bid=5@100 ask=0@0"}));
+  EXPECT_EQ(send(lim(2, B, Buy, 100, 7)), (Lines{"accepted 2", "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                 "depth 0 buy 100 qty=12 n=2", "top 0 bid=12@100 ask=0@0"}));
   // A level behind the best changes depth only.
-  EXPECT_EQ(send(lim(3, B, Buy, 99, 1)), (Lines{"accepted 3", "depth 0 buy 99 qty=1 n=1"}));
-  EXPECT_EQ(send(lim(4, C, Sell, 101, 2)), (Lines{"accepted 4", "depth 0 sell 101 qty=2 n=1", "top 0 bid=12@100 ask=2@101"}));
+  EXPECT_EQ(send(lim(3, B, Buy, 99, 1)), (Lines{"accepted 3", "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                "depth 0 buy 99 qty=1 n=1"}));
+  EXPECT_EQ(send(lim(4, C, Sell, 101, 2)), (Lines{"accepted 4", "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                  "depth 0 sell 101 qty=2 n=1", "top 0 bid=12@100 ask=2@101"}));
   EXPECT_EQ(eng.live_orders(), 4u);
   EXPECT_EQ(eng.top(I).bid_price, 100);
   EXPECT_EQ(eng.top(I).bid_qty, 12);
@@ -212,6 +239,9 @@ TEST_F(EngineTest, GtcLimitRestsWithDepthAndTop) {
 }
 
 TEST_F(EngineTest, OrderAcceptedEchoesTheOrder) {
+  // A long 3 (so a reduce-only sell of 3 is accepted), last 200 (so the stop waits).
+  rest({lim(1, B, Sell, 200, 3)});
+  ASSERT_EQ(first(lim(2, A, Buy, 200, 3)), "accepted 2");
   auto o = t::new_order(0, 0, 9, A, I, Sell, OrderType::StopLimit, IOC, 120, 3, 130, order_flags::kReduceOnly,
                         SelfTradePrevention::CancelBoth);
   o.client_order_id = 77;
@@ -219,7 +249,8 @@ TEST_F(EngineTest, OrderAcceptedEchoesTheOrder) {
   o.header.ts_ns = 2'000'000;
   out.clear();
   eng.process(o, out);
-  ASSERT_EQ(out.size(), sizeof(wire::OrderAccepted));
+  // The OrderAccepted, then A's MarginUpdate.
+  ASSERT_EQ(out.size(), sizeof(wire::OrderAccepted) + sizeof(wire::MarginUpdate));
   wire::OrderAccepted a;
   std::memcpy(&a, out.bytes().data(), sizeof a);
   EXPECT_EQ(a.header.length, sizeof(wire::OrderAccepted));
@@ -245,11 +276,20 @@ TEST_F(EngineTest, OrderAcceptedEchoesTheOrder) {
 TEST_F(EngineTest, FillIsAtTheRestingOrdersPrice) {
   rest({lim(1, B, Sell, 100, 5)});
   EXPECT_EQ(send(lim(2, A, Buy, 105, 5)), (Lines{"accepted 2", "fill maker=1/2 taker=2/1 buy 5@100 leaves=0/0",
-                                                 "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=0@0"}));
+                                                 "position acct=2 inst=0 size=-5 entry=-500000000 pnl=0",
+                                                 "position acct=1 inst=0 size=5 entry=500000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=0 n=0",
+                                                 "top 0 bid=0@0 ask=0@0", "mark 0 mark=100 index=0 last=100"}));
   EXPECT_EQ(eng.last_price(I), 100);
   rest({lim(3, B, Buy, 90, 5)});
   EXPECT_EQ(send(lim(4, A, Sell, 80, 2)), (Lines{"accepted 4", "fill maker=3/2 taker=4/1 sell 2@90 leaves=3/0",
-                                                 "depth 0 buy 90 qty=3 n=1", "top 0 bid=3@90 ask=0@0"}));
+                                                 "position acct=2 inst=0 size=-3 entry=-300000000 pnl=20000000",
+                                                 "position acct=1 inst=0 size=3 entry=300000000 pnl=-20000000",
+                                                 "margin acct=1 c=-20000000 eq=-50000000 im=0 mm=0",
+                                                 "margin acct=2 c=20000000 eq=50000000 im=0 mm=0",
+                                                 "depth 0 buy 90 qty=3 n=1", "top 0 bid=3@90 ask=0@0",
+                                                 "mark 0 mark=90 index=0 last=90"}));
   EXPECT_EQ(eng.last_price(I), 90);
   EXPECT_EQ(eng.live_orders(), 1u);
 }
@@ -258,20 +298,40 @@ TEST_F(EngineTest, FillIsAtTheRestingOrdersPrice) {
 TEST_F(EngineTest, PartlyFilledRestingOrderKeepsItsPlace) {
   rest({lim(1, B, Sell, 100, 10), lim(2, C, Sell, 100, 5)});
   EXPECT_EQ(send(lim(3, A, Buy, 100, 4, IOC)), (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 4@100 leaves=6/0",
-                                                      "depth 0 sell 100 qty=11 n=2", "top 0 bid=0@0 ask=11@100"}));
-  EXPECT_EQ(send(lim(4, A, Buy, 100, 8, IOC)),
-            (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 6@100 leaves=0/2",
-                   "fill maker=2/3 taker=4/1 buy 2@100 leaves=3/0", "depth 0 sell 100 qty=3 n=1",
-                   "top 0 bid=0@0 ask=3@100"}));
+                                                      "position acct=2 inst=0 size=-4 entry=-400000000 pnl=0",
+                                                      "position acct=1 inst=0 size=4 entry=400000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=11 n=2", "top 0 bid=0@0 ask=11@100",
+                                                      "mark 0 mark=100 index=0 last=100"}));
+  EXPECT_EQ(send(lim(4, A, Buy, 100, 8, IOC)), (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 6@100 leaves=0/2",
+                                                      "position acct=2 inst=0 size=-10 entry=-1000000000 pnl=0",
+                                                      "position acct=1 inst=0 size=10 entry=1000000000 pnl=0",
+                                                      "fill maker=2/3 taker=4/1 buy 2@100 leaves=3/0",
+                                                      "position acct=3 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                      "position acct=1 inst=0 size=12 entry=1200000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=3 n=1", "top 0 bid=0@0 ask=3@100"}));
 }
 
 // Classic bug: LIFO at one price.
 TEST_F(EngineTest, OnePriceIsFirstInFirstOut) {
   rest({lim(1, B, Sell, 100, 1), lim(2, C, Sell, 100, 1), lim(3, B, Sell, 100, 1), lim(4, D, Sell, 100, 1)});
-  EXPECT_EQ(send(lim(5, A, Buy, 100, 3)),
-            (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 1@100 leaves=0/2",
-                   "fill maker=2/3 taker=5/1 buy 1@100 leaves=0/1", "fill maker=3/2 taker=5/1 buy 1@100 leaves=0/0",
-                   "depth 0 sell 100 qty=1 n=1", "top 0 bid=0@0 ask=1@100"}));
+  EXPECT_EQ(send(lim(5, A, Buy, 100, 3)), (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 1@100 leaves=0/2",
+                                                 "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                 "position acct=1 inst=0 size=1 entry=100000000 pnl=0",
+                                                 "fill maker=2/3 taker=5/1 buy 1@100 leaves=0/1",
+                                                 "position acct=3 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                 "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                                 "fill maker=3/2 taker=5/1 buy 1@100 leaves=0/0",
+                                                 "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                 "position acct=1 inst=0 size=3 entry=300000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=3 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=1 n=1",
+                                                 "top 0 bid=0@0 ask=1@100", "mark 0 mark=100 index=0 last=100"}));
 }
 
 // Classic bug: zero-size fills (a taker that keeps matching after it is done, or a maker
@@ -279,21 +339,44 @@ TEST_F(EngineTest, OnePriceIsFirstInFirstOut) {
 TEST_F(EngineTest, ExactFillsEmitNoZeroFill) {
   rest({lim(1, B, Sell, 100, 5), lim(2, C, Sell, 100, 5), lim(3, C, Sell, 101, 5)});
   EXPECT_EQ(send(lim(4, A, Buy, 101, 5)), (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 5@100 leaves=0/0",
-                                                 "depth 0 sell 100 qty=5 n=1", "top 0 bid=0@0 ask=5@100"}));
+                                                 "position acct=2 inst=0 size=-5 entry=-500000000 pnl=0",
+                                                 "position acct=1 inst=0 size=5 entry=500000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=5 n=1",
+                                                 "top 0 bid=0@0 ask=5@100", "mark 0 mark=100 index=0 last=100"}));
   EXPECT_EQ(send(mkt(5, A, Buy, 5)), (Lines{"accepted 5", "fill maker=2/3 taker=5/1 buy 5@100 leaves=0/0",
+                                            "position acct=3 inst=0 size=-5 entry=-500000000 pnl=0",
+                                            "position acct=1 inst=0 size=10 entry=1000000000 pnl=0",
+                                            "margin acct=1 c=0 eq=0 im=0 mm=0", "margin acct=3 c=0 eq=0 im=0 mm=0",
                                             "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=5@101"}));
   EXPECT_EQ(send(lim(6, A, Buy, 101, 5, FOK)), (Lines{"accepted 6", "fill maker=3/3 taker=6/1 buy 5@101 leaves=0/0",
-                                                      "depth 0 sell 101 qty=0 n=0", "top 0 bid=0@0 ask=0@0"}));
+                                                      "position acct=3 inst=0 size=-10 entry=-1005000000 pnl=0",
+                                                      "position acct=1 inst=0 size=15 entry=1505000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=10000000 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=-5000000 im=0 mm=0",
+                                                      "depth 0 sell 101 qty=0 n=0", "top 0 bid=0@0 ask=0@0",
+                                                      "mark 0 mark=101 index=0 last=101"}));
   EXPECT_EQ(eng.live_orders(), 0u);
-  EXPECT_EQ(send(mkt(7, A, Buy, 5)), (Lines{"accepted 7", "cancelled id=7 acct=1 inst=0 buy qty=5 no_liquidity"}));
+  EXPECT_EQ(send(mkt(7, A, Buy, 5)), (Lines{"accepted 7", "cancelled id=7 acct=1 inst=0 buy qty=5 no_liquidity",
+                                            "margin acct=1 c=0 eq=10000000 im=0 mm=0"}));
 }
 
 TEST_F(EngineTest, SweepAcrossASparseBook) {
   rest({lim(1, B, Sell, 2, 1), lim(2, B, Sell, 700, 1), lim(3, B, Sell, 9999, 1), lim(4, B, Sell, 10000, 1)});
-  EXPECT_EQ(send(mkt(5, A, Buy, 3)),
-            (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 1@2 leaves=0/2", "fill maker=2/2 taker=5/1 buy 1@700 leaves=0/1",
-                   "fill maker=3/2 taker=5/1 buy 1@9999 leaves=0/0", "depth 0 sell 2 qty=0 n=0",
-                   "depth 0 sell 700 qty=0 n=0", "depth 0 sell 9999 qty=0 n=0", "top 0 bid=0@0 ask=1@10000"}));
+  EXPECT_EQ(send(mkt(5, A, Buy, 3)), (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 1@2 leaves=0/2",
+                                            "position acct=2 inst=0 size=-1 entry=-2000000 pnl=0",
+                                            "position acct=1 inst=0 size=1 entry=2000000 pnl=0",
+                                            "fill maker=2/2 taker=5/1 buy 1@700 leaves=0/1",
+                                            "position acct=2 inst=0 size=-2 entry=-702000000 pnl=0",
+                                            "position acct=1 inst=0 size=2 entry=702000000 pnl=0",
+                                            "fill maker=3/2 taker=5/1 buy 1@9999 leaves=0/0",
+                                            "position acct=2 inst=0 size=-3 entry=-10701000000 pnl=0",
+                                            "position acct=1 inst=0 size=3 entry=10701000000 pnl=0",
+                                            "margin acct=1 c=0 eq=19296000000 im=0 mm=0",
+                                            "margin acct=2 c=0 eq=-19296000000 im=0 mm=0",
+                                            "depth 0 sell 2 qty=0 n=0", "depth 0 sell 700 qty=0 n=0",
+                                            "depth 0 sell 9999 qty=0 n=0", "top 0 bid=0@0 ask=1@10000",
+                                            "mark 0 mark=9999 index=0 last=9999"}));
   rest({lim(6, B, Buy, 1, 1), lim(7, B, Buy, 4000, 1)});
   LevelView lv[4];
   ASSERT_EQ(eng.depth(I, Buy, 4, lv), 2u);
@@ -307,7 +390,11 @@ TEST_F(EngineTest, AMovedEngineKeepsItsState) {
   out.clear();
   moved.process(t::limit(++seq, ts += 1000, 2, A, I, Buy, 100, 2), out);
   EXPECT_EQ(render_all(out), (Lines{"accepted 2", "fill maker=1/2 taker=2/1 buy 2@100 leaves=3/0",
-                                    "depth 0 sell 100 qty=3 n=1", "top 0 bid=0@0 ask=3@100"}));
+                                    "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                    "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                    "margin acct=1 c=0 eq=0 im=0 mm=0", "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                    "depth 0 sell 100 qty=3 n=1", "top 0 bid=0@0 ask=3@100",
+                                    "mark 0 mark=100 index=0 last=100"}));
   EXPECT_EQ(moved.live_orders(), 1u);
   eng = std::move(moved);
   EXPECT_EQ(eng.top(I).ask_qty, 3);
@@ -316,33 +403,61 @@ TEST_F(EngineTest, AMovedEngineKeepsItsState) {
 TEST_F(EngineTest, SweepStopsAtTheLimitAndRestsTheRemainder) {
   rest({lim(1, B, Sell, 101, 2), lim(2, B, Sell, 102, 3), lim(3, C, Sell, 104, 4), lim(4, C, Buy, 99, 1),
         lim(5, B, Buy, 98, 2)});
-  EXPECT_EQ(send(lim(6, A, Buy, 103, 6)),
-            (Lines{"accepted 6", "fill maker=1/2 taker=6/1 buy 2@101 leaves=0/4",
-                   "fill maker=2/2 taker=6/1 buy 3@102 leaves=0/1", "depth 0 buy 103 qty=1 n=1",
-                   "depth 0 sell 101 qty=0 n=0", "depth 0 sell 102 qty=0 n=0", "top 0 bid=1@103 ask=4@104"}));
+  EXPECT_EQ(send(lim(6, A, Buy, 103, 6)), (Lines{"accepted 6", "fill maker=1/2 taker=6/1 buy 2@101 leaves=0/4",
+                                                 "position acct=2 inst=0 size=-2 entry=-202000000 pnl=0",
+                                                 "position acct=1 inst=0 size=2 entry=202000000 pnl=0",
+                                                 "fill maker=2/2 taker=6/1 buy 3@102 leaves=0/1",
+                                                 "position acct=2 inst=0 size=-5 entry=-508000000 pnl=0",
+                                                 "position acct=1 inst=0 size=5 entry=508000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=2000000 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=-2000000 im=0 mm=0",
+                                                 "depth 0 buy 103 qty=1 n=1", "depth 0 sell 101 qty=0 n=0",
+                                                 "depth 0 sell 102 qty=0 n=0", "top 0 bid=1@103 ask=4@104",
+                                                 "mark 0 mark=102 index=0 last=102"}));
   // Bids are listed from the highest price down, asks from the lowest up.
-  EXPECT_EQ(send(lim(7, D, Sell, 98, 4)),
-            (Lines{"accepted 7", "fill maker=6/1 taker=7/4 sell 1@103 leaves=0/3",
-                   "fill maker=4/3 taker=7/4 sell 1@99 leaves=0/2", "fill maker=5/2 taker=7/4 sell 2@98 leaves=0/0",
-                   "depth 0 buy 103 qty=0 n=0", "depth 0 buy 99 qty=0 n=0", "depth 0 buy 98 qty=0 n=0",
-                   "top 0 bid=0@0 ask=4@104"}));
+  EXPECT_EQ(send(lim(7, D, Sell, 98, 4)), (Lines{"accepted 7", "fill maker=6/1 taker=7/4 sell 1@103 leaves=0/3",
+                                                 "position acct=1 inst=0 size=6 entry=611000000 pnl=0",
+                                                 "position acct=4 inst=0 size=-1 entry=-103000000 pnl=0",
+                                                 "fill maker=4/3 taker=7/4 sell 1@99 leaves=0/2",
+                                                 "position acct=3 inst=0 size=1 entry=99000000 pnl=0",
+                                                 "position acct=4 inst=0 size=-2 entry=-202000000 pnl=0",
+                                                 "fill maker=5/2 taker=7/4 sell 2@98 leaves=0/0",
+                                                 "position acct=2 inst=0 size=-3 entry=-304800000 pnl=7200000",
+                                                 "position acct=4 inst=0 size=-4 entry=-398000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=-23000000 im=0 mm=0",
+                                                 "margin acct=2 c=7200000 eq=18000000 im=0 mm=0",
+                                                 "margin acct=3 c=0 eq=-1000000 im=0 mm=0",
+                                                 "margin acct=4 c=0 eq=6000000 im=0 mm=0",
+                                                 "depth 0 buy 103 qty=0 n=0", "depth 0 buy 99 qty=0 n=0",
+                                                 "depth 0 buy 98 qty=0 n=0", "top 0 bid=0@0 ask=4@104",
+                                                 "mark 0 mark=98 index=0 last=98"}));
 }
 
 TEST_F(EngineTest, LevelThatChangesSideReportsBothSides) {
   rest({lim(1, B, Buy, 100, 5)});
-  EXPECT_EQ(send(lim(2, A, Sell, 100, 8)),
-            (Lines{"accepted 2", "fill maker=1/2 taker=2/1 sell 5@100 leaves=0/3", "depth 0 buy 100 qty=0 n=0",
-                   "depth 0 sell 100 qty=3 n=1", "top 0 bid=0@0 ask=3@100"}));
+  EXPECT_EQ(send(lim(2, A, Sell, 100, 8)), (Lines{"accepted 2", "fill maker=1/2 taker=2/1 sell 5@100 leaves=0/3",
+                                                  "position acct=2 inst=0 size=5 entry=500000000 pnl=0",
+                                                  "position acct=1 inst=0 size=-5 entry=-500000000 pnl=0",
+                                                  "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                  "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 buy 100 qty=0 n=0",
+                                                  "depth 0 sell 100 qty=3 n=1", "top 0 bid=0@0 ask=3@100",
+                                                  "mark 0 mark=100 index=0 last=100"}));
 }
 
 // Classic bug: an IOC remainder left resting.
 TEST_F(EngineTest, IocRemainderIsCancelledNotRested) {
   rest({lim(1, B, Sell, 100, 2)});
-  EXPECT_EQ(send(lim(2, A, Buy, 100, 5, IOC)),
-            (Lines{"accepted 2", "fill maker=1/2 taker=2/1 buy 2@100 leaves=0/3",
-                   "cancelled id=2 acct=1 inst=0 buy qty=3 ioc_remainder", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=0@0 ask=0@0"}));
-  EXPECT_EQ(send(lim(3, A, Buy, 99, 5, IOC)), (Lines{"accepted 3", "cancelled id=3 acct=1 inst=0 buy qty=5 ioc_remainder"}));
+  EXPECT_EQ(send(lim(2, A, Buy, 100, 5, IOC)), (Lines{"accepted 2", "fill maker=1/2 taker=2/1 buy 2@100 leaves=0/3",
+                                                      "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                      "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                                      "cancelled id=2 acct=1 inst=0 buy qty=3 ioc_remainder",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=0@0",
+                                                      "mark 0 mark=100 index=0 last=100"}));
+  EXPECT_EQ(send(lim(3, A, Buy, 99, 5, IOC)), (Lines{"accepted 3",
+                                                     "cancelled id=3 acct=1 inst=0 buy qty=5 ioc_remainder",
+                                                     "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.live_orders(), 0u);
   EXPECT_EQ(eng.top(I).bid_qty, 0);
   // Its id is free again.
@@ -351,66 +466,105 @@ TEST_F(EngineTest, IocRemainderIsCancelledNotRested) {
 
 TEST_F(EngineTest, FokNotFilledHasNoOtherEffect) {
   rest({lim(1, B, Sell, 100, 2), lim(2, B, Sell, 101, 2), lim(3, B, Sell, 102, 9)});
-  EXPECT_EQ(send(lim(4, A, Buy, 101, 5, FOK)), (Lines{"accepted 4", "cancelled id=4 acct=1 inst=0 buy qty=5 fok_not_filled"}));
+  EXPECT_EQ(send(lim(4, A, Buy, 101, 5, FOK)), (Lines{"accepted 4",
+                                                      "cancelled id=4 acct=1 inst=0 buy qty=5 fok_not_filled",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.last_price(I), 0);
   EXPECT_EQ(eng.top(I).ask_qty, 2);
-  EXPECT_EQ(send(lim(5, A, Buy, 101, 4, FOK)),
-            (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 2@100 leaves=0/2",
-                   "fill maker=2/2 taker=5/1 buy 2@101 leaves=0/0", "depth 0 sell 100 qty=0 n=0",
-                   "depth 0 sell 101 qty=0 n=0", "top 0 bid=0@0 ask=9@102"}));
+  EXPECT_EQ(send(lim(5, A, Buy, 101, 4, FOK)), (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 2@100 leaves=0/2",
+                                                      "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                      "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                                      "fill maker=2/2 taker=5/1 buy 2@101 leaves=0/0",
+                                                      "position acct=2 inst=0 size=-4 entry=-402000000 pnl=0",
+                                                      "position acct=1 inst=0 size=4 entry=402000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=2000000 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=-2000000 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=0 n=0", "depth 0 sell 101 qty=0 n=0",
+                                                      "top 0 bid=0@0 ask=9@102", "mark 0 mark=101 index=0 last=101"}));
 }
 
 TEST_F(EngineTest, FokCountsOnlyOtherAccountsLiquidity) {
   rest({lim(1, A, Sell, 100, 3), lim(2, B, Sell, 100, 3)});
   // An own order stops the walk under CancelIncoming (and Default, and CancelBoth).
   EXPECT_EQ(send(lim(3, A, Buy, 100, 3, FOK, SelfTradePrevention::CancelIncoming)),
-            (Lines{"accepted 3", "cancelled id=3 acct=1 inst=0 buy qty=3 fok_not_filled"}));
+            (Lines{"accepted 3", "cancelled id=3 acct=1 inst=0 buy qty=3 fok_not_filled",
+                   "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(send(lim(4, A, Buy, 100, 3, FOK, SelfTradePrevention::CancelBoth)),
-            (Lines{"accepted 4", "cancelled id=4 acct=1 inst=0 buy qty=3 fok_not_filled"}));
+            (Lines{"accepted 4", "cancelled id=4 acct=1 inst=0 buy qty=3 fok_not_filled",
+                   "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   // ... and is skipped under CancelResting; own 3 + other 3 still cannot fill 4.
   EXPECT_EQ(send(lim(5, A, Buy, 100, 4, FOK, SelfTradePrevention::CancelResting)),
-            (Lines{"accepted 5", "cancelled id=5 acct=1 inst=0 buy qty=4 fok_not_filled"}));
+            (Lines{"accepted 5", "cancelled id=5 acct=1 inst=0 buy qty=4 fok_not_filled",
+                   "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(send(lim(6, A, Buy, 100, 3, FOK, SelfTradePrevention::CancelResting)),
             (Lines{"accepted 6", "cancelled id=1 acct=1 inst=0 sell qty=3 self_trade",
-                   "fill maker=2/2 taker=6/1 buy 3@100 leaves=0/0", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=0@0 ask=0@0"}));
+                   "fill maker=2/2 taker=6/1 buy 3@100 leaves=0/0",
+                   "position acct=2 inst=0 size=-3 entry=-300000000 pnl=0",
+                   "position acct=1 inst=0 size=3 entry=300000000 pnl=0", "margin acct=1 c=0 eq=0 im=0 mm=0",
+                   "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=0@0",
+                   "mark 0 mark=100 index=0 last=100"}));
 }
 
 TEST_F(EngineTest, FokWithEnoughLiquidityBeforeAnOwnOrderFills) {
   rest({lim(1, B, Sell, 100, 3), lim(2, A, Sell, 101, 3)});
-  EXPECT_EQ(send(lim(3, A, Buy, 101, 3, FOK)),
-            (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 3@100 leaves=0/0", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=0@0 ask=3@101"}));
+  EXPECT_EQ(send(lim(3, A, Buy, 101, 3, FOK)), (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 3@100 leaves=0/0",
+                                                      "position acct=2 inst=0 size=-3 entry=-300000000 pnl=0",
+                                                      "position acct=1 inst=0 size=3 entry=300000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=3@101",
+                                                      "mark 0 mark=100 index=0 last=100"}));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Market orders
 
 TEST_F(EngineTest, MarketOrderOnAnEmptyBookHasNoLiquidity) {
-  EXPECT_EQ(send(mkt(1, A, Buy, 5)), (Lines{"accepted 1", "cancelled id=1 acct=1 inst=0 buy qty=5 no_liquidity"}));
-  EXPECT_EQ(send(mkt(2, A, Sell, 5, 0, FOK)), (Lines{"accepted 2", "cancelled id=2 acct=1 inst=0 sell qty=5 fok_not_filled"}));
+  EXPECT_EQ(send(mkt(1, A, Buy, 5)), (Lines{"accepted 1", "cancelled id=1 acct=1 inst=0 buy qty=5 no_liquidity",
+                                            "margin acct=1 c=0 eq=0 im=0 mm=0"}));
+  EXPECT_EQ(send(mkt(2, A, Sell, 5, 0, FOK)), (Lines{"accepted 2",
+                                                     "cancelled id=2 acct=1 inst=0 sell qty=5 fok_not_filled",
+                                                     "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.live_orders(), 0u);
 }
 
 TEST_F(EngineTest, MarketOrderRemainderIsIocRemainder) {
   rest({lim(1, B, Sell, 100, 2), lim(2, B, Sell, 9000, 2)});
-  EXPECT_EQ(send(mkt(3, A, Buy, 5)),
-            (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 2@100 leaves=0/3",
-                   "fill maker=2/2 taker=3/1 buy 2@9000 leaves=0/1",
-                   "cancelled id=3 acct=1 inst=0 buy qty=1 ioc_remainder", "depth 0 sell 100 qty=0 n=0",
-                   "depth 0 sell 9000 qty=0 n=0", "top 0 bid=0@0 ask=0@0"}));
+  EXPECT_EQ(send(mkt(3, A, Buy, 5)), (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 2@100 leaves=0/3",
+                                            "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                            "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                            "fill maker=2/2 taker=3/1 buy 2@9000 leaves=0/1",
+                                            "position acct=2 inst=0 size=-4 entry=-18200000000 pnl=0",
+                                            "position acct=1 inst=0 size=4 entry=18200000000 pnl=0",
+                                            "cancelled id=3 acct=1 inst=0 buy qty=1 ioc_remainder",
+                                            "margin acct=1 c=0 eq=17800000000 im=0 mm=0",
+                                            "margin acct=2 c=0 eq=-17800000000 im=0 mm=0",
+                                            "depth 0 sell 100 qty=0 n=0", "depth 0 sell 9000 qty=0 n=0",
+                                            "top 0 bid=0@0 ask=0@0", "mark 0 mark=9000 index=0 last=9000"}));
 }
 
 TEST_F(EngineTest, MarketOrderWorstPriceLimitsIt) {
   rest({lim(1, B, Sell, 100, 2), lim(2, B, Sell, 105, 2), lim(3, C, Buy, 90, 2), lim(4, C, Buy, 80, 2)});
-  EXPECT_EQ(send(mkt(5, A, Buy, 4, 102)),
-            (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 2@100 leaves=0/2",
-                   "cancelled id=5 acct=1 inst=0 buy qty=2 ioc_remainder", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=2@90 ask=2@105"}));
-  EXPECT_EQ(send(mkt(6, A, Sell, 4, 91)), (Lines{"accepted 6", "cancelled id=6 acct=1 inst=0 sell qty=4 no_liquidity"}));
-  EXPECT_EQ(send(mkt(7, A, Sell, 3, 90, FOK)), (Lines{"accepted 7", "cancelled id=7 acct=1 inst=0 sell qty=3 fok_not_filled"}));
+  EXPECT_EQ(send(mkt(5, A, Buy, 4, 102)), (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 2@100 leaves=0/2",
+                                                 "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                 "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                                 "cancelled id=5 acct=1 inst=0 buy qty=2 ioc_remainder",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=0 n=0",
+                                                 "top 0 bid=2@90 ask=2@105", "mark 0 mark=100 index=0 last=100"}));
+  EXPECT_EQ(send(mkt(6, A, Sell, 4, 91)), (Lines{"accepted 6",
+                                                 "cancelled id=6 acct=1 inst=0 sell qty=4 no_liquidity",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0"}));
+  EXPECT_EQ(send(mkt(7, A, Sell, 3, 90, FOK)), (Lines{"accepted 7",
+                                                      "cancelled id=7 acct=1 inst=0 sell qty=3 fok_not_filled",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(send(mkt(8, A, Sell, 2, 90, FOK)), (Lines{"accepted 8", "fill maker=3/3 taker=8/1 sell 2@90 leaves=0/0",
-                                                      "depth 0 buy 90 qty=0 n=0", "top 0 bid=2@80 ask=2@105"}));
+                                                      "position acct=3 inst=0 size=2 entry=180000000 pnl=0",
+                                                      "position acct=1 inst=0 size=0 entry=0 pnl=-20000000",
+                                                      "margin acct=1 c=-20000000 eq=-20000000 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 buy 90 qty=0 n=0", "top 0 bid=2@80 ask=2@105",
+                                                      "mark 0 mark=90 index=0 last=90"}));
 }
 
 TEST_F(EngineTest, MarketBandUsesTheReferenceAndTheTickGrid) {
@@ -419,15 +573,24 @@ TEST_F(EngineTest, MarketBandUsesTheReferenceAndTheTickGrid) {
   def.market_band = 1'300'000;  // 1.3%: d = 13, buy limit floor_to_tick(1013) = 1010, sell ceil_to_tick(987) = 990
   ASSERT_EQ(send(def), Lines{});
   rest({lim(1, B, Sell, 1010, 1), lim(2, B, Sell, 1015, 1), lim(3, C, Buy, 990, 1), lim(4, C, Buy, 985, 1)});
-  EXPECT_EQ(send(mkt(5, A, Buy, 2)),
-            (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 1@1010 leaves=0/1",
-                   "cancelled id=5 acct=1 inst=0 buy qty=1 ioc_remainder", "depth 0 sell 1010 qty=0 n=0",
-                   "top 0 bid=1@990 ask=1@1015"}));
+  EXPECT_EQ(send(mkt(5, A, Buy, 2)), (Lines{"accepted 5", "fill maker=1/2 taker=5/1 buy 1@1010 leaves=0/1",
+                                            "position acct=2 inst=0 size=-1 entry=-1010000000 pnl=0",
+                                            "position acct=1 inst=0 size=1 entry=1010000000 pnl=0",
+                                            "cancelled id=5 acct=1 inst=0 buy qty=1 ioc_remainder",
+                                            "margin acct=1 c=0 eq=0 im=0 mm=0", "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                            "depth 0 sell 1010 qty=0 n=0", "top 0 bid=1@990 ask=1@1015",
+                                            "mark 0 mark=1010 index=0 last=1010"}));
   // The reference is now the last trade (1010): d = 13, sell limit ceil_to_tick(997) = 1000.
-  EXPECT_EQ(send(mkt(6, A, Sell, 2)), (Lines{"accepted 6", "cancelled id=6 acct=1 inst=0 sell qty=2 no_liquidity"}));
+  EXPECT_EQ(send(mkt(6, A, Sell, 2)), (Lines{"accepted 6", "cancelled id=6 acct=1 inst=0 sell qty=2 no_liquidity",
+                                             "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   // An explicit worst price tighter than the band wins; a looser one does not.
   EXPECT_EQ(send(mkt(7, A, Buy, 1, 5000)), (Lines{"accepted 7", "fill maker=2/2 taker=7/1 buy 1@1015 leaves=0/0",
-                                                  "depth 0 sell 1015 qty=0 n=0", "top 0 bid=1@990 ask=0@0"}));
+                                                  "position acct=2 inst=0 size=-2 entry=-2025000000 pnl=0",
+                                                  "position acct=1 inst=0 size=2 entry=2025000000 pnl=0",
+                                                  "margin acct=1 c=0 eq=5000000 im=0 mm=0",
+                                                  "margin acct=2 c=0 eq=-5000000 im=0 mm=0",
+                                                  "depth 0 sell 1015 qty=0 n=0", "top 0 bid=1@990 ask=0@0",
+                                                  "mark 0 mark=1015 index=0 last=1015"}));
 }
 
 TEST_F(EngineTest, MarketBandFromTheIndexPriceBeforeAnyTrade) {
@@ -436,12 +599,18 @@ TEST_F(EngineTest, MarketBandFromTheIndexPriceBeforeAnyTrade) {
   def.market_band = 1'000'000;  // 1%
   ASSERT_EQ(send(def), Lines{});
   rest({lim(1, B, Sell, 1010, 1), lim(2, B, Sell, 1020, 1)});
-  ASSERT_EQ(send(t::index_price(0, 0, I, 1010)), Lines{});  // band: 1010 + 10 = 1020
-  EXPECT_EQ(send(mkt(3, A, Buy, 3)),
-            (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 1@1010 leaves=0/2",
-                   "fill maker=2/2 taker=3/1 buy 1@1020 leaves=0/1",
-                   "cancelled id=3 acct=1 inst=0 buy qty=1 ioc_remainder", "depth 0 sell 1010 qty=0 n=0",
-                   "depth 0 sell 1020 qty=0 n=0", "top 0 bid=0@0 ask=0@0"}));
+  ASSERT_EQ(send(t::index_price(0, 0, I, 1010)), Lines{"mark 0 mark=1010 index=1010 last=0"});  // band: 1010 + 10 = 1020
+  EXPECT_EQ(send(mkt(3, A, Buy, 3)), (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 1@1010 leaves=0/2",
+                                            "position acct=2 inst=0 size=-1 entry=-1010000000 pnl=0",
+                                            "position acct=1 inst=0 size=1 entry=1010000000 pnl=0",
+                                            "fill maker=2/2 taker=3/1 buy 1@1020 leaves=0/1",
+                                            "position acct=2 inst=0 size=-2 entry=-2030000000 pnl=0",
+                                            "position acct=1 inst=0 size=2 entry=2030000000 pnl=0",
+                                            "cancelled id=3 acct=1 inst=0 buy qty=1 ioc_remainder",
+                                            "margin acct=1 c=0 eq=-10000000 im=0 mm=0",
+                                            "margin acct=2 c=0 eq=10000000 im=0 mm=0",
+                                            "depth 0 sell 1010 qty=0 n=0", "depth 0 sell 1020 qty=0 n=0",
+                                            "top 0 bid=0@0 ask=0@0"}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,7 +626,7 @@ TEST_F(EngineTest, LimitPriceBandFollowsTheReference) {
   EXPECT_EQ(send(lim(3, A, Buy, 989, 1)), Lines{"rejected 3 price_out_of_band"});
   EXPECT_EQ(first(lim(3, A, Buy, 990, 1)), "accepted 3");
   // Index price without a trade: 1050, d = floor(10.5) = 10.
-  ASSERT_EQ(send(t::index_price(0, 0, I, 1050)), Lines{});
+  ASSERT_EQ(send(t::index_price(0, 0, I, 1050)), Lines{"mark 0 mark=1050 index=1050 last=0"});
   EXPECT_EQ(send(lim(4, B, Sell, 1061, 1)), Lines{"rejected 4 price_out_of_band"});
   EXPECT_EQ(first(lim(4, B, Sell, 1060, 1)), "accepted 4");
   // A stop's trigger is not banded, its limit price is.
@@ -477,33 +646,45 @@ TEST_F(EngineTest, LimitPriceBandFollowsTheReference) {
 
 TEST_F(EngineTest, StopMarketWaitsOffBookThenTriggers) {
   rest({lim(1, B, Sell, 100, 5), lim(2, B, Sell, 101, 5)});
-  EXPECT_EQ(send(stop_mkt(3, A, Buy, 100, 3)), Lines{"accepted 3"});
+  EXPECT_EQ(send(stop_mkt(3, A, Buy, 100, 3)), (Lines{"accepted 3", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.live_orders(), 3u);
-  EXPECT_EQ(send(lim(4, C, Buy, 100, 2, IOC)),
-            (Lines{"accepted 4", "fill maker=1/2 taker=4/3 buy 2@100 leaves=3/0", "stop id=3 acct=1 trigger=100 last=100",
-                   "fill maker=1/2 taker=3/1 buy 3@100 leaves=0/0 flags=8", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=0@0 ask=5@101"}));
+  EXPECT_EQ(send(lim(4, C, Buy, 100, 2, IOC)), (Lines{"accepted 4", "fill maker=1/2 taker=4/3 buy 2@100 leaves=3/0",
+                                                      "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                      "position acct=3 inst=0 size=2 entry=200000000 pnl=0",
+                                                      "stop id=3 acct=1 trigger=100 last=100",
+                                                      "fill maker=1/2 taker=3/1 buy 3@100 leaves=0/0 flags=8",
+                                                      "position acct=2 inst=0 size=-5 entry=-500000000 pnl=0",
+                                                      "position acct=1 inst=0 size=3 entry=300000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=5@101",
+                                                      "mark 0 mark=100 index=0 last=100"}));
   EXPECT_EQ(eng.live_orders(), 1u);
 }
 
 TEST_F(EngineTest, StopWhoseConditionHoldsTriggersOnArrival) {
   rest({lim(1, B, Sell, 100, 2)});
   ASSERT_EQ(first(lim(2, C, Buy, 100, 1, IOC)), "accepted 2");
-  EXPECT_EQ(send(stop_mkt(3, A, Buy, 100, 1)),
-            (Lines{"accepted 3", "stop id=3 acct=1 trigger=100 last=100",
-                   "fill maker=1/2 taker=3/1 buy 1@100 leaves=0/0 flags=8", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=0@0 ask=0@0"}));
+  EXPECT_EQ(send(stop_mkt(3, A, Buy, 100, 1)), (Lines{"accepted 3", "stop id=3 acct=1 trigger=100 last=100",
+                                                      "fill maker=1/2 taker=3/1 buy 1@100 leaves=0/0 flags=8",
+                                                      "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                      "position acct=1 inst=0 size=1 entry=100000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=0@0"}));
   // last = 100: a sell stop at 99 waits, one at 100 fires (and finds nothing to sell to).
-  EXPECT_EQ(send(stop_mkt(4, A, Sell, 99, 1)), Lines{"accepted 4"});
+  EXPECT_EQ(send(stop_mkt(4, A, Sell, 99, 1)), (Lines{"accepted 4", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(send(stop_mkt(5, A, Sell, 100, 1)), (Lines{"accepted 5", "stop id=5 acct=1 trigger=100 last=100",
-                                                       "cancelled id=5 acct=1 inst=0 sell qty=1 no_liquidity"}));
+                                                       "cancelled id=5 acct=1 inst=0 sell qty=1 no_liquidity",
+                                                       "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.live_orders(), 1u);
 }
 
 TEST_F(EngineTest, StopsWaitUntilTheFirstTrade) {
   // No last trade price yet: not even a sell stop fires.
-  EXPECT_EQ(send(stop_mkt(1, A, Sell, 100, 1)), Lines{"accepted 1"});
-  EXPECT_EQ(send(stop_lim(2, A, Buy, 1, 50, 1)), Lines{"accepted 2"});
+  EXPECT_EQ(send(stop_mkt(1, A, Sell, 100, 1)), (Lines{"accepted 1", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
+  EXPECT_EQ(send(stop_lim(2, A, Buy, 1, 50, 1)), (Lines{"accepted 2", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.live_orders(), 2u);
 }
 
@@ -512,14 +693,26 @@ TEST_F(EngineTest, TriggeredStopsTriggerFurtherStops) {
   rest({lim(1, B, Sell, 101, 1), lim(2, B, Sell, 102, 1), lim(3, B, Sell, 103, 5)});
   // Stop 6 is accepted first and at a higher trigger: a single pass in acceptance order over
   // "triggered at 101" would miss it.
-  EXPECT_EQ(send(stop_mkt(6, C, Buy, 102, 1)), Lines{"accepted 6"});
-  EXPECT_EQ(send(stop_mkt(5, A, Buy, 101, 1)), Lines{"accepted 5"});
-  EXPECT_EQ(send(lim(7, D, Buy, 101, 1, IOC)),
-            (Lines{"accepted 7", "fill maker=1/2 taker=7/4 buy 1@101 leaves=0/0",
-                   "stop id=5 acct=1 trigger=101 last=101", "fill maker=2/2 taker=5/1 buy 1@102 leaves=0/0 flags=8",
-                   "stop id=6 acct=3 trigger=102 last=102", "fill maker=3/2 taker=6/3 buy 1@103 leaves=4/0 flags=8",
-                   "depth 0 sell 101 qty=0 n=0", "depth 0 sell 102 qty=0 n=0", "depth 0 sell 103 qty=4 n=1",
-                   "top 0 bid=0@0 ask=4@103"}));
+  EXPECT_EQ(send(stop_mkt(6, C, Buy, 102, 1)), (Lines{"accepted 6", "margin acct=3 c=0 eq=0 im=0 mm=0"}));
+  EXPECT_EQ(send(stop_mkt(5, A, Buy, 101, 1)), (Lines{"accepted 5", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
+  EXPECT_EQ(send(lim(7, D, Buy, 101, 1, IOC)), (Lines{"accepted 7", "fill maker=1/2 taker=7/4 buy 1@101 leaves=0/0",
+                                                      "position acct=2 inst=0 size=-1 entry=-101000000 pnl=0",
+                                                      "position acct=4 inst=0 size=1 entry=101000000 pnl=0",
+                                                      "stop id=5 acct=1 trigger=101 last=101",
+                                                      "fill maker=2/2 taker=5/1 buy 1@102 leaves=0/0 flags=8",
+                                                      "position acct=2 inst=0 size=-2 entry=-203000000 pnl=0",
+                                                      "position acct=1 inst=0 size=1 entry=102000000 pnl=0",
+                                                      "stop id=6 acct=3 trigger=102 last=102",
+                                                      "fill maker=3/2 taker=6/3 buy 1@103 leaves=4/0 flags=8",
+                                                      "position acct=2 inst=0 size=-3 entry=-306000000 pnl=0",
+                                                      "position acct=3 inst=0 size=1 entry=103000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=1000000 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=-3000000 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=4 c=0 eq=2000000 im=0 mm=0",
+                                                      "depth 0 sell 101 qty=0 n=0", "depth 0 sell 102 qty=0 n=0",
+                                                      "depth 0 sell 103 qty=4 n=1", "top 0 bid=0@0 ask=4@103",
+                                                      "mark 0 mark=103 index=0 last=103"}));
   EXPECT_EQ(eng.last_price(I), 103);
   EXPECT_EQ(eng.live_orders(), 1u);
 }
@@ -527,12 +720,24 @@ TEST_F(EngineTest, TriggeredStopsTriggerFurtherStops) {
 TEST_F(EngineTest, SellStopChainDownwards) {
   rest({lim(1, B, Buy, 100, 1), lim(2, B, Buy, 99, 1), lim(3, B, Buy, 98, 1)});
   rest({stop_mkt(4, A, Sell, 100, 1), stop_lim(5, C, Sell, 99, 97, 2)});
-  EXPECT_EQ(send(lim(6, D, Sell, 100, 1)),
-            (Lines{"accepted 6", "fill maker=1/2 taker=6/4 sell 1@100 leaves=0/0",
-                   "stop id=4 acct=1 trigger=100 last=100", "fill maker=2/2 taker=4/1 sell 1@99 leaves=0/0 flags=8",
-                   "stop id=5 acct=3 trigger=99 last=99", "fill maker=3/2 taker=5/3 sell 1@98 leaves=0/1 flags=8",
-                   "depth 0 buy 100 qty=0 n=0", "depth 0 buy 99 qty=0 n=0", "depth 0 buy 98 qty=0 n=0",
-                   "depth 0 sell 97 qty=1 n=1", "top 0 bid=0@0 ask=1@97"}));
+  EXPECT_EQ(send(lim(6, D, Sell, 100, 1)), (Lines{"accepted 6", "fill maker=1/2 taker=6/4 sell 1@100 leaves=0/0",
+                                                  "position acct=2 inst=0 size=1 entry=100000000 pnl=0",
+                                                  "position acct=4 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                  "stop id=4 acct=1 trigger=100 last=100",
+                                                  "fill maker=2/2 taker=4/1 sell 1@99 leaves=0/0 flags=8",
+                                                  "position acct=2 inst=0 size=2 entry=199000000 pnl=0",
+                                                  "position acct=1 inst=0 size=-1 entry=-99000000 pnl=0",
+                                                  "stop id=5 acct=3 trigger=99 last=99",
+                                                  "fill maker=3/2 taker=5/3 sell 1@98 leaves=0/1 flags=8",
+                                                  "position acct=2 inst=0 size=3 entry=297000000 pnl=0",
+                                                  "position acct=3 inst=0 size=-1 entry=-98000000 pnl=0",
+                                                  "margin acct=1 c=0 eq=1000000 im=0 mm=0",
+                                                  "margin acct=2 c=0 eq=-3000000 im=0 mm=0",
+                                                  "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                  "margin acct=4 c=0 eq=2000000 im=0 mm=0",
+                                                  "depth 0 buy 100 qty=0 n=0", "depth 0 buy 99 qty=0 n=0",
+                                                  "depth 0 buy 98 qty=0 n=0", "depth 0 sell 97 qty=1 n=1",
+                                                  "top 0 bid=0@0 ask=1@97", "mark 0 mark=98 index=0 last=98"}));
 }
 
 TEST_F(EngineTest, StopPriorityBuysFirstLowestTriggerThenAcceptance) {
@@ -541,56 +746,101 @@ TEST_F(EngineTest, StopPriorityBuysFirstLowestTriggerThenAcceptance) {
   rest({stop_lim(10, C, Buy, 100, 50, 1), stop_lim(11, C, Buy, 99, 51, 1), stop_lim(12, C, Sell, 100, 150, 1),
         stop_lim(13, C, Buy, 99, 52, 1), stop_lim(14, C, Sell, 101, 151, 1), stop_lim(15, C, Sell, 99, 152, 1),
         stop_lim(16, C, Buy, 101, 53, 1)});
-  EXPECT_EQ(send(lim(20, A, Buy, 100, 1, IOC)),
-            (Lines{"accepted 20", "fill maker=1/2 taker=20/1 buy 1@100 leaves=9/0",
-                   "stop id=11 acct=3 trigger=99 last=100", "stop id=13 acct=3 trigger=99 last=100",
-                   "stop id=10 acct=3 trigger=100 last=100", "stop id=14 acct=3 trigger=101 last=100",
-                   "stop id=12 acct=3 trigger=100 last=100", "depth 0 buy 52 qty=1 n=1", "depth 0 buy 51 qty=1 n=1",
-                   "depth 0 buy 50 qty=1 n=1", "depth 0 sell 100 qty=9 n=1", "depth 0 sell 150 qty=1 n=1",
-                   "depth 0 sell 151 qty=1 n=1", "top 0 bid=1@52 ask=9@100"}));
+  EXPECT_EQ(send(lim(20, A, Buy, 100, 1, IOC)), (Lines{"accepted 20",
+                                                       "fill maker=1/2 taker=20/1 buy 1@100 leaves=9/0",
+                                                       "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                       "position acct=1 inst=0 size=1 entry=100000000 pnl=0",
+                                                       "stop id=11 acct=3 trigger=99 last=100",
+                                                       "stop id=13 acct=3 trigger=99 last=100",
+                                                       "stop id=10 acct=3 trigger=100 last=100",
+                                                       "stop id=14 acct=3 trigger=101 last=100",
+                                                       "stop id=12 acct=3 trigger=100 last=100",
+                                                       "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                       "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                       "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                       "depth 0 buy 52 qty=1 n=1", "depth 0 buy 51 qty=1 n=1",
+                                                       "depth 0 buy 50 qty=1 n=1", "depth 0 sell 100 qty=9 n=1",
+                                                       "depth 0 sell 150 qty=1 n=1", "depth 0 sell 151 qty=1 n=1",
+                                                       "top 0 bid=1@52 ask=9@100",
+                                                       "mark 0 mark=100 index=0 last=100"}));
   EXPECT_EQ(eng.live_orders(), 8u);  // 1 + five rested + two waiting stops
 }
 
 TEST_F(EngineTest, TriggeredStopLimitTradesThenRests) {
   rest({lim(1, B, Sell, 100, 2), lim(2, B, Sell, 101, 2), lim(3, B, Sell, 102, 2)});
   rest({stop_lim(5, A, Buy, 100, 101, 5)});
-  EXPECT_EQ(send(lim(4, C, Buy, 100, 1, IOC)),
-            (Lines{"accepted 4", "fill maker=1/2 taker=4/3 buy 1@100 leaves=1/0", "stop id=5 acct=1 trigger=100 last=100",
-                   "fill maker=1/2 taker=5/1 buy 1@100 leaves=0/4 flags=8",
-                   "fill maker=2/2 taker=5/1 buy 2@101 leaves=0/2 flags=8", "depth 0 buy 101 qty=2 n=1",
-                   "depth 0 sell 100 qty=0 n=0", "depth 0 sell 101 qty=0 n=0", "top 0 bid=2@101 ask=2@102"}));
+  EXPECT_EQ(send(lim(4, C, Buy, 100, 1, IOC)), (Lines{"accepted 4", "fill maker=1/2 taker=4/3 buy 1@100 leaves=1/0",
+                                                      "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                      "position acct=3 inst=0 size=1 entry=100000000 pnl=0",
+                                                      "stop id=5 acct=1 trigger=100 last=100",
+                                                      "fill maker=1/2 taker=5/1 buy 1@100 leaves=0/4 flags=8",
+                                                      "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                      "position acct=1 inst=0 size=1 entry=100000000 pnl=0",
+                                                      "fill maker=2/2 taker=5/1 buy 2@101 leaves=0/2 flags=8",
+                                                      "position acct=2 inst=0 size=-4 entry=-402000000 pnl=0",
+                                                      "position acct=1 inst=0 size=3 entry=302000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=1000000 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=-2000000 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=1000000 im=0 mm=0",
+                                                      "depth 0 buy 101 qty=2 n=1", "depth 0 sell 100 qty=0 n=0",
+                                                      "depth 0 sell 101 qty=0 n=0", "top 0 bid=2@101 ask=2@102",
+                                                      "mark 0 mark=101 index=0 last=101"}));
   // It is an ordinary resting order now: modifiable, cancellable.
-  EXPECT_EQ(send(mod(5, A, 101, 1)), (Lines{"modified id=5 acct=1 px=101 qty=1 kept=1", "depth 0 buy 101 qty=1 n=1",
-                                             "top 0 bid=1@101 ask=2@102"}));
+  EXPECT_EQ(send(mod(5, A, 101, 1)), (Lines{"modified id=5 acct=1 px=101 qty=1 kept=1",
+                                            "margin acct=1 c=0 eq=1000000 im=0 mm=0", "depth 0 buy 101 qty=1 n=1",
+                                            "top 0 bid=1@101 ask=2@102"}));
   EXPECT_EQ(first(cxl(5, A)), "cancelled id=5 acct=1 inst=0 buy qty=1 user");
 }
 
 TEST_F(EngineTest, TriggeredStopLimitIocAndStopMarketWorstPrice) {
   rest({lim(1, B, Sell, 100, 1), lim(2, B, Sell, 101, 5)});
   rest({stop_lim(3, A, Buy, 100, 100, 4, IOC), stop_mkt(4, C, Buy, 100, 9, 101)});
-  EXPECT_EQ(send(lim(5, D, Buy, 100, 1, IOC)),
-            (Lines{"accepted 5", "fill maker=1/2 taker=5/4 buy 1@100 leaves=0/0", "stop id=3 acct=1 trigger=100 last=100",
-                   "cancelled id=3 acct=1 inst=0 buy qty=4 ioc_remainder", "stop id=4 acct=3 trigger=100 last=100",
-                   "fill maker=2/2 taker=4/3 buy 5@101 leaves=0/4 flags=8",
-                   "cancelled id=4 acct=3 inst=0 buy qty=4 ioc_remainder", "depth 0 sell 100 qty=0 n=0",
-                   "depth 0 sell 101 qty=0 n=0", "top 0 bid=0@0 ask=0@0"}));
+  EXPECT_EQ(send(lim(5, D, Buy, 100, 1, IOC)), (Lines{"accepted 5", "fill maker=1/2 taker=5/4 buy 1@100 leaves=0/0",
+                                                      "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                      "position acct=4 inst=0 size=1 entry=100000000 pnl=0",
+                                                      "stop id=3 acct=1 trigger=100 last=100",
+                                                      "cancelled id=3 acct=1 inst=0 buy qty=4 ioc_remainder",
+                                                      "stop id=4 acct=3 trigger=100 last=100",
+                                                      "fill maker=2/2 taker=4/3 buy 5@101 leaves=0/4 flags=8",
+                                                      "position acct=2 inst=0 size=-6 entry=-605000000 pnl=0",
+                                                      "position acct=3 inst=0 size=5 entry=505000000 pnl=0",
+                                                      "cancelled id=4 acct=3 inst=0 buy qty=4 ioc_remainder",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=-1000000 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=4 c=0 eq=1000000 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=0 n=0", "depth 0 sell 101 qty=0 n=0",
+                                                      "top 0 bid=0@0 ask=0@0", "mark 0 mark=101 index=0 last=101"}));
   EXPECT_EQ(eng.live_orders(), 0u);
 }
 
 TEST_F(EngineTest, StopsAreCheckedAfterACrossingModify) {
   rest({lim(1, B, Sell, 105, 1), lim(2, B, Sell, 106, 1), lim(3, A, Buy, 100, 1), stop_mkt(4, C, Buy, 105, 1)});
-  EXPECT_EQ(send(mod(3, A, 105, 1)),
-            (Lines{"modified id=3 acct=1 px=105 qty=1 kept=0", "fill maker=1/2 taker=3/1 buy 1@105 leaves=0/0",
-                   "stop id=4 acct=3 trigger=105 last=105", "fill maker=2/2 taker=4/3 buy 1@106 leaves=0/0 flags=8",
-                   "depth 0 buy 100 qty=0 n=0", "depth 0 sell 105 qty=0 n=0", "depth 0 sell 106 qty=0 n=0",
-                   "top 0 bid=0@0 ask=0@0"}));
+  EXPECT_EQ(send(mod(3, A, 105, 1)), (Lines{"modified id=3 acct=1 px=105 qty=1 kept=0",
+                                            "fill maker=1/2 taker=3/1 buy 1@105 leaves=0/0",
+                                            "position acct=2 inst=0 size=-1 entry=-105000000 pnl=0",
+                                            "position acct=1 inst=0 size=1 entry=105000000 pnl=0",
+                                            "stop id=4 acct=3 trigger=105 last=105",
+                                            "fill maker=2/2 taker=4/3 buy 1@106 leaves=0/0 flags=8",
+                                            "position acct=2 inst=0 size=-2 entry=-211000000 pnl=0",
+                                            "position acct=3 inst=0 size=1 entry=106000000 pnl=0",
+                                            "margin acct=1 c=0 eq=1000000 im=0 mm=0",
+                                            "margin acct=2 c=0 eq=-1000000 im=0 mm=0",
+                                            "margin acct=3 c=0 eq=0 im=0 mm=0", "depth 0 buy 100 qty=0 n=0",
+                                            "depth 0 sell 105 qty=0 n=0", "depth 0 sell 106 qty=0 n=0",
+                                            "top 0 bid=0@0 ask=0@0", "mark 0 mark=106 index=0 last=106"}));
 }
 
 TEST_F(EngineTest, CancelledStopNeverTriggers) {
   rest({lim(1, B, Sell, 100, 5), stop_mkt(2, A, Buy, 100, 1)});
-  EXPECT_EQ(send(cxl(2, A)), Lines{"cancelled id=2 acct=1 inst=0 buy qty=1 user"});
+  EXPECT_EQ(send(cxl(2, A)), (Lines{"cancelled id=2 acct=1 inst=0 buy qty=1 user",
+                                    "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(send(lim(3, C, Buy, 100, 1)), (Lines{"accepted 3", "fill maker=1/2 taker=3/3 buy 1@100 leaves=4/0",
-                                                 "depth 0 sell 100 qty=4 n=1", "top 0 bid=0@0 ask=4@100"}));
+                                                 "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                 "position acct=3 inst=0 size=1 entry=100000000 pnl=0",
+                                                 "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=3 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=4 n=1",
+                                                 "top 0 bid=0@0 ask=4@100", "mark 0 mark=100 index=0 last=100"}));
   EXPECT_EQ(send(mod(2, A, 100, 1)), Lines{"rejected 2 unknown_order"});
 }
 
@@ -599,7 +849,8 @@ TEST_F(EngineTest, CancelledStopNeverTriggers) {
 
 TEST_F(EngineTest, StpDefaultCancelsTheIncomingOrder) {
   rest({lim(1, A, Sell, 100, 2), lim(2, B, Sell, 100, 2)});
-  EXPECT_EQ(send(lim(3, A, Buy, 101, 5)), (Lines{"accepted 3", "cancelled id=3 acct=1 inst=0 buy qty=5 self_trade"}));
+  EXPECT_EQ(send(lim(3, A, Buy, 101, 5)), (Lines{"accepted 3", "cancelled id=3 acct=1 inst=0 buy qty=5 self_trade",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.live_orders(), 2u);
 }
 
@@ -607,31 +858,45 @@ TEST_F(EngineTest, StpCancelIncomingAfterPartialFill) {
   rest({lim(1, B, Sell, 100, 2), lim(2, A, Sell, 100, 2)});
   EXPECT_EQ(send(lim(3, A, Buy, 100, 5, GTC, SelfTradePrevention::CancelIncoming)),
             (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 2@100 leaves=0/3",
-                   "cancelled id=3 acct=1 inst=0 buy qty=3 self_trade", "depth 0 sell 100 qty=2 n=1",
-                   "top 0 bid=0@0 ask=2@100"}));
+                   "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                   "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                   "cancelled id=3 acct=1 inst=0 buy qty=3 self_trade", "margin acct=1 c=0 eq=0 im=0 mm=0",
+                   "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=2 n=1", "top 0 bid=0@0 ask=2@100",
+                   "mark 0 mark=100 index=0 last=100"}));
 }
 
 TEST_F(EngineTest, StpCancelRestingKeepsMatching) {
   rest({lim(1, A, Sell, 100, 2), lim(2, B, Sell, 100, 2), lim(3, A, Sell, 101, 2), lim(4, B, Sell, 101, 2)});
   EXPECT_EQ(send(lim(5, A, Buy, 101, 5, GTC, SelfTradePrevention::CancelResting)),
             (Lines{"accepted 5", "cancelled id=1 acct=1 inst=0 sell qty=2 self_trade",
-                   "fill maker=2/2 taker=5/1 buy 2@100 leaves=0/3", "cancelled id=3 acct=1 inst=0 sell qty=2 self_trade",
-                   "fill maker=4/2 taker=5/1 buy 2@101 leaves=0/1", "depth 0 buy 101 qty=1 n=1",
-                   "depth 0 sell 100 qty=0 n=0", "depth 0 sell 101 qty=0 n=0", "top 0 bid=1@101 ask=0@0"}));
+                   "fill maker=2/2 taker=5/1 buy 2@100 leaves=0/3",
+                   "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                   "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                   "cancelled id=3 acct=1 inst=0 sell qty=2 self_trade",
+                   "fill maker=4/2 taker=5/1 buy 2@101 leaves=0/1",
+                   "position acct=2 inst=0 size=-4 entry=-402000000 pnl=0",
+                   "position acct=1 inst=0 size=4 entry=402000000 pnl=0", "margin acct=1 c=0 eq=2000000 im=0 mm=0",
+                   "margin acct=2 c=0 eq=-2000000 im=0 mm=0", "depth 0 buy 101 qty=1 n=1",
+                   "depth 0 sell 100 qty=0 n=0", "depth 0 sell 101 qty=0 n=0", "top 0 bid=1@101 ask=0@0",
+                   "mark 0 mark=101 index=0 last=101"}));
 }
 
 TEST_F(EngineTest, StpCancelBothCancelsRestingThenIncoming) {
   rest({lim(1, B, Sell, 100, 2), lim(2, A, Sell, 100, 2), lim(3, B, Sell, 100, 2)});
   EXPECT_EQ(send(lim(4, A, Buy, 100, 5, GTC, SelfTradePrevention::CancelBoth)),
             (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 2@100 leaves=0/3",
+                   "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                   "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
                    "cancelled id=2 acct=1 inst=0 sell qty=2 self_trade",
-                   "cancelled id=4 acct=1 inst=0 buy qty=3 self_trade", "depth 0 sell 100 qty=2 n=1",
-                   "top 0 bid=0@0 ask=2@100"}));
+                   "cancelled id=4 acct=1 inst=0 buy qty=3 self_trade", "margin acct=1 c=0 eq=0 im=0 mm=0",
+                   "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=2 n=1", "top 0 bid=0@0 ask=2@100",
+                   "mark 0 mark=100 index=0 last=100"}));
 }
 
 TEST_F(EngineTest, StpOnAMarketOrderIsSelfTradeNotNoLiquidity) {
   rest({lim(1, A, Sell, 100, 2)});
-  EXPECT_EQ(send(mkt(2, A, Buy, 1)), (Lines{"accepted 2", "cancelled id=2 acct=1 inst=0 buy qty=1 self_trade"}));
+  EXPECT_EQ(send(mkt(2, A, Buy, 1)), (Lines{"accepted 2", "cancelled id=2 acct=1 inst=0 buy qty=1 self_trade",
+                                            "margin acct=1 c=0 eq=0 im=0 mm=0"}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,28 +904,48 @@ TEST_F(EngineTest, StpOnAMarketOrderIsSelfTradeNotNoLiquidity) {
 
 TEST_F(EngineTest, ModifyDecreaseKeepsPriority) {
   rest({lim(1, B, Sell, 100, 5), lim(2, C, Sell, 100, 5)});
-  EXPECT_EQ(send(mod(1, B, 100, 3)), (Lines{"modified id=1 acct=2 px=100 qty=3 kept=1", "depth 0 sell 100 qty=8 n=2",
+  EXPECT_EQ(send(mod(1, B, 100, 3)), (Lines{"modified id=1 acct=2 px=100 qty=3 kept=1",
+                                            "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=8 n=2",
                                             "top 0 bid=0@0 ask=8@100"}));
   EXPECT_EQ(send(lim(3, A, Buy, 100, 3, IOC)), (Lines{"accepted 3", "fill maker=1/2 taker=3/1 buy 3@100 leaves=0/0",
-                                                      "depth 0 sell 100 qty=5 n=1", "top 0 bid=0@0 ask=5@100"}));
+                                                      "position acct=2 inst=0 size=-3 entry=-300000000 pnl=0",
+                                                      "position acct=1 inst=0 size=3 entry=300000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=5 n=1", "top 0 bid=0@0 ask=5@100",
+                                                      "mark 0 mark=100 index=0 last=100"}));
 }
 
 TEST_F(EngineTest, ModifyIncreaseLosesPriority) {
   rest({lim(1, B, Sell, 100, 5), lim(2, C, Sell, 100, 5)});
-  EXPECT_EQ(send(mod(1, B, 100, 6)), (Lines{"modified id=1 acct=2 px=100 qty=6 kept=0", "depth 0 sell 100 qty=11 n=2",
+  EXPECT_EQ(send(mod(1, B, 100, 6)), (Lines{"modified id=1 acct=2 px=100 qty=6 kept=0",
+                                            "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=11 n=2",
                                             "top 0 bid=0@0 ask=11@100"}));
-  EXPECT_EQ(send(lim(3, A, Buy, 100, 6, IOC)),
-            (Lines{"accepted 3", "fill maker=2/3 taker=3/1 buy 5@100 leaves=0/1",
-                   "fill maker=1/2 taker=3/1 buy 1@100 leaves=5/0", "depth 0 sell 100 qty=5 n=1",
-                   "top 0 bid=0@0 ask=5@100"}));
+  EXPECT_EQ(send(lim(3, A, Buy, 100, 6, IOC)), (Lines{"accepted 3", "fill maker=2/3 taker=3/1 buy 5@100 leaves=0/1",
+                                                      "position acct=3 inst=0 size=-5 entry=-500000000 pnl=0",
+                                                      "position acct=1 inst=0 size=5 entry=500000000 pnl=0",
+                                                      "fill maker=1/2 taker=3/1 buy 1@100 leaves=5/0",
+                                                      "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                      "position acct=1 inst=0 size=6 entry=600000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=5 n=1", "top 0 bid=0@0 ask=5@100",
+                                                      "mark 0 mark=100 index=0 last=100"}));
 }
 
 TEST_F(EngineTest, ModifyPriceChangeLosesPriority) {
   rest({lim(1, B, Sell, 100, 5), lim(2, C, Sell, 101, 5)});
-  EXPECT_EQ(send(mod(1, B, 101, 5)), (Lines{"modified id=1 acct=2 px=101 qty=5 kept=0", "depth 0 sell 100 qty=0 n=0",
+  EXPECT_EQ(send(mod(1, B, 101, 5)), (Lines{"modified id=1 acct=2 px=101 qty=5 kept=0",
+                                            "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=0 n=0",
                                             "depth 0 sell 101 qty=10 n=2", "top 0 bid=0@0 ask=10@101"}));
   EXPECT_EQ(send(lim(3, A, Buy, 101, 5, IOC)), (Lines{"accepted 3", "fill maker=2/3 taker=3/1 buy 5@101 leaves=0/0",
-                                                      "depth 0 sell 101 qty=5 n=1", "top 0 bid=0@0 ask=5@101"}));
+                                                      "position acct=3 inst=0 size=-5 entry=-505000000 pnl=0",
+                                                      "position acct=1 inst=0 size=5 entry=505000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 101 qty=5 n=1", "top 0 bid=0@0 ask=5@101",
+                                                      "mark 0 mark=101 index=0 last=101"}));
   // A lower price with a smaller quantity also re-queues.
   EXPECT_EQ(first(mod(1, B, 102, 4)), "modified id=1 acct=2 px=102 qty=4 kept=0");
 }
@@ -668,14 +953,23 @@ TEST_F(EngineTest, ModifyPriceChangeLosesPriority) {
 // Classic bug: a crossing modify not matched.
 TEST_F(EngineTest, CrossingModifyIsMatched) {
   rest({lim(1, A, Buy, 99, 5), lim(2, B, Sell, 101, 3), lim(3, C, Sell, 102, 3)});
-  EXPECT_EQ(send(mod(1, A, 101, 5)),
-            (Lines{"modified id=1 acct=1 px=101 qty=5 kept=0", "fill maker=2/2 taker=1/1 buy 3@101 leaves=0/2",
-                   "depth 0 buy 101 qty=2 n=1", "depth 0 buy 99 qty=0 n=0", "depth 0 sell 101 qty=0 n=0",
-                   "top 0 bid=2@101 ask=3@102"}));
+  EXPECT_EQ(send(mod(1, A, 101, 5)), (Lines{"modified id=1 acct=1 px=101 qty=5 kept=0",
+                                            "fill maker=2/2 taker=1/1 buy 3@101 leaves=0/2",
+                                            "position acct=2 inst=0 size=-3 entry=-303000000 pnl=0",
+                                            "position acct=1 inst=0 size=3 entry=303000000 pnl=0",
+                                            "margin acct=1 c=0 eq=0 im=0 mm=0", "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                            "depth 0 buy 101 qty=2 n=1", "depth 0 buy 99 qty=0 n=0",
+                                            "depth 0 sell 101 qty=0 n=0", "top 0 bid=2@101 ask=3@102",
+                                            "mark 0 mark=101 index=0 last=101"}));
   // Fully filled by a crossing modify: the order is gone.
-  EXPECT_EQ(send(mod(1, A, 102, 2)),
-            (Lines{"modified id=1 acct=1 px=102 qty=2 kept=0", "fill maker=3/3 taker=1/1 buy 2@102 leaves=1/0",
-                   "depth 0 buy 101 qty=0 n=0", "depth 0 sell 102 qty=1 n=1", "top 0 bid=0@0 ask=1@102"}));
+  EXPECT_EQ(send(mod(1, A, 102, 2)), (Lines{"modified id=1 acct=1 px=102 qty=2 kept=0",
+                                            "fill maker=3/3 taker=1/1 buy 2@102 leaves=1/0",
+                                            "position acct=3 inst=0 size=-2 entry=-204000000 pnl=0",
+                                            "position acct=1 inst=0 size=5 entry=507000000 pnl=0",
+                                            "margin acct=1 c=0 eq=3000000 im=0 mm=0",
+                                            "margin acct=3 c=0 eq=0 im=0 mm=0", "depth 0 buy 101 qty=0 n=0",
+                                            "depth 0 sell 102 qty=1 n=1", "top 0 bid=0@0 ask=1@102",
+                                            "mark 0 mark=102 index=0 last=102"}));
   EXPECT_EQ(send(cxl(1, A)), Lines{"rejected 1 unknown_order"});
 }
 
@@ -683,7 +977,8 @@ TEST_F(EngineTest, CrossingModifyObeysStp) {
   rest({lim(1, A, Buy, 99, 5), lim(2, A, Sell, 101, 3)});
   EXPECT_EQ(send(mod(1, A, 101, 5)), (Lines{"modified id=1 acct=1 px=101 qty=5 kept=0",
                                             "cancelled id=1 acct=1 inst=0 buy qty=5 self_trade",
-                                            "depth 0 buy 99 qty=0 n=0", "top 0 bid=0@0 ask=3@101"}));
+                                            "margin acct=1 c=0 eq=0 im=0 mm=0", "depth 0 buy 99 qty=0 n=0",
+                                            "top 0 bid=0@0 ask=3@101"}));
   EXPECT_EQ(eng.live_orders(), 1u);
 }
 
@@ -702,9 +997,11 @@ TEST_F(EngineTest, ModifyQuantityIsTheOpenQuantity) {
   rest({lim(1, B, Sell, 100, 10)});
   ASSERT_EQ(first(lim(2, A, Buy, 100, 3, IOC)), "accepted 2");
   EXPECT_EQ(send(mod(1, B, 100, 7)), Lines{"rejected 1 modify_no_change"});
-  EXPECT_EQ(send(mod(1, B, 100, 8)), (Lines{"modified id=1 acct=2 px=100 qty=8 kept=0", "depth 0 sell 100 qty=8 n=1",
+  EXPECT_EQ(send(mod(1, B, 100, 8)), (Lines{"modified id=1 acct=2 px=100 qty=8 kept=0",
+                                            "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=8 n=1",
                                             "top 0 bid=0@0 ask=8@100"}));
-  EXPECT_EQ(send(mod(1, B, 100, 5)), (Lines{"modified id=1 acct=2 px=100 qty=5 kept=1", "depth 0 sell 100 qty=5 n=1",
+  EXPECT_EQ(send(mod(1, B, 100, 5)), (Lines{"modified id=1 acct=2 px=100 qty=5 kept=1",
+                                            "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=5 n=1",
                                             "top 0 bid=0@0 ask=5@100"}));
 }
 
@@ -754,36 +1051,58 @@ TEST_F(EngineTest, ModifyRejectsInValidationOrder) {
 // Classic bug: a stale best bid after cancelling the best order.
 TEST_F(EngineTest, CancelOfTheBestMovesTheTop) {
   rest({lim(1, A, Buy, 100, 5), lim(2, A, Buy, 99, 3), lim(3, A, Buy, 97, 1)});
-  EXPECT_EQ(send(cxl(1, A)),
-            (Lines{"cancelled id=1 acct=1 inst=0 buy qty=5 user", "depth 0 buy 100 qty=0 n=0", "top 0 bid=3@99 ask=0@0"}));
+  EXPECT_EQ(send(cxl(1, A)), (Lines{"cancelled id=1 acct=1 inst=0 buy qty=5 user",
+                                    "margin acct=1 c=0 eq=0 im=0 mm=0", "depth 0 buy 100 qty=0 n=0",
+                                    "top 0 bid=3@99 ask=0@0"}));
   EXPECT_EQ(send(lim(4, B, Sell, 98, 4)), (Lines{"accepted 4", "fill maker=2/1 taker=4/2 sell 3@99 leaves=0/1",
-                                                 "depth 0 buy 99 qty=0 n=0", "depth 0 sell 98 qty=1 n=1",
-                                                 "top 0 bid=1@97 ask=1@98"}));
-  EXPECT_EQ(send(cxl(3, A)), (Lines{"cancelled id=3 acct=1 inst=0 buy qty=1 user", "depth 0 buy 97 qty=0 n=0",
+                                                 "position acct=1 inst=0 size=3 entry=297000000 pnl=0",
+                                                 "position acct=2 inst=0 size=-3 entry=-297000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 buy 99 qty=0 n=0",
+                                                 "depth 0 sell 98 qty=1 n=1", "top 0 bid=1@97 ask=1@98",
+                                                 "mark 0 mark=99 index=0 last=99"}));
+  EXPECT_EQ(send(cxl(3, A)), (Lines{"cancelled id=3 acct=1 inst=0 buy qty=1 user",
+                                    "margin acct=1 c=0 eq=0 im=0 mm=0", "depth 0 buy 97 qty=0 n=0",
                                     "top 0 bid=0@0 ask=1@98"}));
-  EXPECT_EQ(send(cxl(4, B)), (Lines{"cancelled id=4 acct=2 inst=0 sell qty=1 user", "depth 0 sell 98 qty=0 n=0",
+  EXPECT_EQ(send(cxl(4, B)), (Lines{"cancelled id=4 acct=2 inst=0 sell qty=1 user",
+                                    "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 sell 98 qty=0 n=0",
                                     "top 0 bid=0@0 ask=0@0"}));
   // An empty book again works from scratch.
-  EXPECT_EQ(send(lim(5, B, Sell, 3000, 1)), (Lines{"accepted 5", "depth 0 sell 3000 qty=1 n=1", "top 0 bid=0@0 ask=1@3000"}));
+  EXPECT_EQ(send(lim(5, B, Sell, 3000, 1)), (Lines{"accepted 5", "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                   "depth 0 sell 3000 qty=1 n=1", "top 0 bid=0@0 ask=1@3000"}));
 }
 
 TEST_F(EngineTest, CancelOfANonBestOrderLeavesTheTop) {
   rest({lim(1, A, Buy, 100, 5), lim(2, B, Buy, 100, 3), lim(3, A, Buy, 90, 1)});
-  EXPECT_EQ(send(cxl(2, B)), (Lines{"cancelled id=2 acct=2 inst=0 buy qty=3 user", "depth 0 buy 100 qty=5 n=1",
+  EXPECT_EQ(send(cxl(2, B)), (Lines{"cancelled id=2 acct=2 inst=0 buy qty=3 user",
+                                    "margin acct=2 c=0 eq=0 im=0 mm=0", "depth 0 buy 100 qty=5 n=1",
                                     "top 0 bid=5@100 ask=0@0"}));
-  EXPECT_EQ(send(cxl(3, A)), (Lines{"cancelled id=3 acct=1 inst=0 buy qty=1 user", "depth 0 buy 90 qty=0 n=0"}));
+  EXPECT_EQ(send(cxl(3, A)), (Lines{"cancelled id=3 acct=1 inst=0 buy qty=1 user",
+                                    "margin acct=1 c=0 eq=0 im=0 mm=0", "depth 0 buy 90 qty=0 n=0"}));
 }
 
 // Classic bug: a stale best ask after a level is drained exactly.
 TEST_F(EngineTest, ExactlyDrainedLevelMovesTheBest) {
   rest({lim(1, B, Sell, 100, 2), lim(2, C, Sell, 100, 1), lim(3, B, Sell, 102, 3)});
-  EXPECT_EQ(send(lim(4, A, Buy, 100, 3)),
-            (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 2@100 leaves=0/1",
-                   "fill maker=2/3 taker=4/1 buy 1@100 leaves=0/0", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=0@0 ask=3@102"}));
-  EXPECT_EQ(send(lim(5, A, Buy, 101, 1)), (Lines{"accepted 5", "depth 0 buy 101 qty=1 n=1", "top 0 bid=1@101 ask=3@102"}));
+  EXPECT_EQ(send(lim(4, A, Buy, 100, 3)), (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 2@100 leaves=0/1",
+                                                 "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                 "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                                 "fill maker=2/3 taker=4/1 buy 1@100 leaves=0/0",
+                                                 "position acct=3 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                 "position acct=1 inst=0 size=3 entry=300000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                 "margin acct=3 c=0 eq=0 im=0 mm=0", "depth 0 sell 100 qty=0 n=0",
+                                                 "top 0 bid=0@0 ask=3@102", "mark 0 mark=100 index=0 last=100"}));
+  EXPECT_EQ(send(lim(5, A, Buy, 101, 1)), (Lines{"accepted 5", "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                 "depth 0 buy 101 qty=1 n=1", "top 0 bid=1@101 ask=3@102"}));
   EXPECT_EQ(send(lim(6, A, Buy, 102, 3)), (Lines{"accepted 6", "fill maker=3/2 taker=6/1 buy 3@102 leaves=0/0",
-                                                 "depth 0 sell 102 qty=0 n=0", "top 0 bid=1@101 ask=0@0"}));
+                                                 "position acct=2 inst=0 size=-5 entry=-506000000 pnl=0",
+                                                 "position acct=1 inst=0 size=6 entry=606000000 pnl=0",
+                                                 "margin acct=1 c=0 eq=6000000 im=0 mm=0",
+                                                 "margin acct=2 c=0 eq=-4000000 im=0 mm=0",
+                                                 "depth 0 sell 102 qty=0 n=0", "top 0 bid=1@101 ask=0@0",
+                                                 "mark 0 mark=102 index=0 last=102"}));
 }
 
 TEST_F(EngineTest, CancelRejectsInValidationOrder) {
@@ -811,12 +1130,15 @@ TEST_F(EngineTest, MassCancelInAcceptanceOrder) {
         t::limit(0, 0, 4, A, I1, Buy, 50, 10), lim(5, A, Buy, 101, 1), lim(6, B, Buy, 101, 1)});
   // A re-priced modify keeps the order's place in acceptance order.
   ASSERT_EQ(first(mod(1, A, 99, 1)), "modified id=1 acct=1 px=99 qty=1 kept=0");
-  EXPECT_EQ(send(t::mass_cancel(0, 0, A)),
-            (Lines{"cancelled id=1 acct=1 inst=0 buy qty=1 mass_cancel", "cancelled id=2 acct=1 inst=0 sell qty=1 mass_cancel",
-                   "cancelled id=3 acct=1 inst=0 buy qty=1 mass_cancel", "cancelled id=4 acct=1 inst=1 buy qty=10 mass_cancel",
-                   "cancelled id=5 acct=1 inst=0 buy qty=1 mass_cancel", "depth 0 buy 101 qty=1 n=1",
-                   "depth 0 buy 99 qty=0 n=0", "depth 0 sell 105 qty=0 n=0", "top 0 bid=1@101 ask=0@0",
-                   "depth 1 buy 50 qty=0 n=0", "top 1 bid=0@0 ask=0@0"}));
+  EXPECT_EQ(send(t::mass_cancel(0, 0, A)), (Lines{"cancelled id=1 acct=1 inst=0 buy qty=1 mass_cancel",
+                                                  "cancelled id=2 acct=1 inst=0 sell qty=1 mass_cancel",
+                                                  "cancelled id=3 acct=1 inst=0 buy qty=1 mass_cancel",
+                                                  "cancelled id=4 acct=1 inst=1 buy qty=10 mass_cancel",
+                                                  "cancelled id=5 acct=1 inst=0 buy qty=1 mass_cancel",
+                                                  "margin acct=1 c=0 eq=0 im=0 mm=0", "depth 0 buy 101 qty=1 n=1",
+                                                  "depth 0 buy 99 qty=0 n=0", "depth 0 sell 105 qty=0 n=0",
+                                                  "top 0 bid=1@101 ask=0@0", "depth 1 buy 50 qty=0 n=0",
+                                                  "top 1 bid=0@0 ask=0@0"}));
   EXPECT_EQ(eng.live_orders(), 1u);
   // Nothing left: no output at all.
   EXPECT_EQ(send(t::mass_cancel(0, 0, A)), Lines{});
@@ -825,10 +1147,11 @@ TEST_F(EngineTest, MassCancelInAcceptanceOrder) {
 
 TEST_F(EngineTest, MassCancelOfOneInstrument) {
   rest({t::limit(0, 0, 1, A, I1, Sell, 100, 10), lim(2, A, Buy, 100, 1), t::limit(0, 0, 3, A, I1, Buy, 55, 10)});
-  EXPECT_EQ(send(t::mass_cancel(0, 0, A, I1)),
-            (Lines{"cancelled id=1 acct=1 inst=1 sell qty=10 mass_cancel",
-                   "cancelled id=3 acct=1 inst=1 buy qty=10 mass_cancel", "depth 1 buy 55 qty=0 n=0",
-                   "depth 1 sell 100 qty=0 n=0", "top 1 bid=0@0 ask=0@0"}));
+  EXPECT_EQ(send(t::mass_cancel(0, 0, A, I1)), (Lines{"cancelled id=1 acct=1 inst=1 sell qty=10 mass_cancel",
+                                                      "cancelled id=3 acct=1 inst=1 buy qty=10 mass_cancel",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "depth 1 buy 55 qty=0 n=0", "depth 1 sell 100 qty=0 n=0",
+                                                      "top 1 bid=0@0 ask=0@0"}));
   EXPECT_EQ(eng.live_orders(), 1u);
   EXPECT_EQ(send(t::mass_cancel(0, 0, A, I1)), Lines{});
 }
@@ -995,10 +1318,17 @@ TEST_F(EngineTest, DuplicateOrderIdIsRejectedAndTheQueueIsIntact) {
   rest({stop_mkt(3, A, Buy, 200, 4)});
   EXPECT_EQ(send(lim(3, A, Buy, 50, 4)), Lines{"rejected 3 duplicate_order_id"});
   EXPECT_EQ(eng.top(I).ask_qty, 5);
-  EXPECT_EQ(send(lim(4, A, Buy, 100, 5, IOC)),
-            (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 2@100 leaves=0/3",
-                   "fill maker=2/3 taker=4/1 buy 3@100 leaves=0/0", "depth 0 sell 100 qty=0 n=0",
-                   "top 0 bid=0@0 ask=0@0"}));
+  EXPECT_EQ(send(lim(4, A, Buy, 100, 5, IOC)), (Lines{"accepted 4", "fill maker=1/2 taker=4/1 buy 2@100 leaves=0/3",
+                                                      "position acct=2 inst=0 size=-2 entry=-200000000 pnl=0",
+                                                      "position acct=1 inst=0 size=2 entry=200000000 pnl=0",
+                                                      "fill maker=2/3 taker=4/1 buy 3@100 leaves=0/0",
+                                                      "position acct=3 inst=0 size=-3 entry=-300000000 pnl=0",
+                                                      "position acct=1 inst=0 size=5 entry=500000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                      "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                      "depth 0 sell 100 qty=0 n=0", "top 0 bid=0@0 ask=0@0",
+                                                      "mark 0 mark=100 index=0 last=100"}));
   // A filled id may be used again.
   EXPECT_EQ(first(lim(1, A, Sell, 100, 4)), "accepted 1");
 }
@@ -1007,7 +1337,7 @@ TEST_F(EngineTest, PostOnlyWouldTakeWhoeverOwnsTheBook) {
   rest({lim(1, A, Sell, 100, 5), lim(2, B, Buy, 90, 5)});
   auto po = [](OrderId id, Side side, Price p) {
     auto o = lim(id, A, side, p, 1);
-    o.flags = order_flags::kPostOnly | order_flags::kReduceOnly;
+    o.flags = order_flags::kPostOnly;
     return o;
   };
   EXPECT_EQ(send(po(3, Buy, 100)), Lines{"rejected 3 post_only_would_take"});
@@ -1036,10 +1366,15 @@ TEST_F(SmallPoolTest, OrderCapacityIsARejectNeverADrop) {
   EXPECT_EQ(send(lim(4, B, Sell, 110, 1)), Lines{"rejected 4 order_capacity"});
   EXPECT_EQ(send(stop_lim(5, B, Sell, 50, 60, 1)), Lines{"rejected 5 order_capacity"});
   // Orders that cannot rest still trade with a full pool.
-  EXPECT_EQ(send(lim(6, B, Sell, 100, 2, IOC)),
-            (Lines{"accepted 6", "fill maker=1/1 taker=6/2 sell 1@100 leaves=0/1",
-                   "cancelled id=6 acct=2 inst=0 sell qty=1 ioc_remainder", "depth 0 buy 100 qty=0 n=0",
-                   "top 0 bid=1@99 ask=0@0"}));
+  EXPECT_EQ(send(lim(6, B, Sell, 100, 2, IOC)), (Lines{"accepted 6",
+                                                       "fill maker=1/1 taker=6/2 sell 1@100 leaves=0/1",
+                                                       "position acct=1 inst=0 size=1 entry=100000000 pnl=0",
+                                                       "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                                                       "cancelled id=6 acct=2 inst=0 sell qty=1 ioc_remainder",
+                                                       "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                       "margin acct=2 c=0 eq=0 im=0 mm=0",
+                                                       "depth 0 buy 100 qty=0 n=0", "top 0 bid=1@99 ask=0@0",
+                                                       "mark 0 mark=100 index=0 last=100"}));
   EXPECT_EQ(first(mkt(7, B, Sell, 1)), "accepted 7");
   EXPECT_EQ(eng.live_orders(), 1u);
   // Space freed by the fills is usable again.
@@ -1085,7 +1420,8 @@ TEST_F(EngineTest, TimestampBackwardsIsRejectedAndDoesNotMoveTheClock) {
   o.header.ts_ns = 9'000'000;
   out.clear();
   eng.process(o, out);
-  EXPECT_EQ(render_all(out), (Lines{"accepted 1", "depth 0 buy 100 qty=1 n=1", "top 0 bid=1@100 ask=0@0"}));
+  EXPECT_EQ(render_all(out), (Lines{"accepted 1", "margin acct=1 c=0 eq=0 im=0 mm=0", "depth 0 buy 100 qty=1 n=1",
+                                    "top 0 bid=1@100 ask=0@0"}));
   out.clear();
   eng.process(t::heartbeat(54, 9'000'000), out);
   EXPECT_TRUE(out.empty());
@@ -1113,7 +1449,7 @@ TEST_F(EngineTest, OutputHeadersCountAndReferTheInput) {
     EXPECT_EQ(ev.header().reserved, 0u);
   }
   EXPECT_TRUE(reader.ok());
-  EXPECT_EQ(n, 4);
+  EXPECT_EQ(n, 9);  // accepted, fill, 2 positions, 2 margins, depth, top, mark
   EXPECT_EQ(eng.output_seq(), expect);
 }
 
@@ -1130,9 +1466,12 @@ TEST_F(EngineTest, OutputEventsAsInputAreIgnored) {
 }
 
 TEST_F(EngineTest, DepositsAndWithdrawals) {
-  EXPECT_EQ(send(t::deposit(0, 0, A, 100, 1)), Lines{"balance acct=1 deposit delta=100 bal=100"});
-  EXPECT_EQ(send(t::deposit(0, 0, A, 50, 2)), Lines{"balance acct=1 deposit delta=50 bal=150"});
-  EXPECT_EQ(send(t::withdrawal(0, 0, A, 30, 3)), Lines{"balance acct=1 withdrawal delta=-30 bal=120"});
+  EXPECT_EQ(send(t::deposit(0, 0, A, 100, 1)), (Lines{"balance acct=1 deposit delta=100 bal=100",
+                                                      "margin acct=1 c=100 eq=100 im=0 mm=0"}));
+  EXPECT_EQ(send(t::deposit(0, 0, A, 50, 2)), (Lines{"balance acct=1 deposit delta=50 bal=150",
+                                                     "margin acct=1 c=150 eq=150 im=0 mm=0"}));
+  EXPECT_EQ(send(t::withdrawal(0, 0, A, 30, 3)), (Lines{"balance acct=1 withdrawal delta=-30 bal=120",
+                                                        "margin acct=1 c=120 eq=120 im=0 mm=0"}));
   EXPECT_EQ(send(t::withdrawal(0, 0, A, 121, 4)), Lines{"rejected 4 insufficient_funds"});
   EXPECT_EQ(send(t::withdrawal(0, 0, B, 1, 5)), Lines{"rejected 5 insufficient_funds"});
   EXPECT_EQ(send(t::deposit(0, 0, A, 0, 6)), Lines{"rejected 6 invalid_amount"});
@@ -1141,16 +1480,20 @@ TEST_F(EngineTest, DepositsAndWithdrawals) {
   EXPECT_EQ(send(t::withdrawal(0, 0, A, -1, 9)), Lines{"rejected 9 invalid_amount"});
   EXPECT_EQ(send(t::deposit(0, 0, 16, 10, 10)), Lines{"rejected 10 unknown_account"});
   EXPECT_EQ(send(t::withdrawal(0, 0, 16, -1, 11)), Lines{"rejected 11 unknown_account"});
-  EXPECT_EQ(send(t::withdrawal(0, 0, A, 120, 12)), Lines{"balance acct=1 withdrawal delta=-120 bal=0"});
+  EXPECT_EQ(send(t::withdrawal(0, 0, A, 120, 12)), (Lines{"balance acct=1 withdrawal delta=-120 bal=0",
+                                                          "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(eng.balance(A), 0);
-  EXPECT_EQ(send(t::deposit(0, 0, 15, 7, 13)), Lines{"balance acct=15 deposit delta=7 bal=7"});
+  EXPECT_EQ(send(t::deposit(0, 0, 15, 7, 13)), (Lines{"balance acct=15 deposit delta=7 bal=7",
+                                                      "margin acct=15 c=7 eq=7 im=0 mm=0"}));
   EXPECT_EQ(eng.balance(15), 7);
   EXPECT_EQ(eng.balance(16), 0);
 }
 
 TEST_F(EngineTest, DepositThatWouldOverflowTheBalanceIsInvalid) {
   const Money big = std::numeric_limits<Money>::max() - 5;
-  EXPECT_EQ(send(t::deposit(0, 0, A, big, 1)), Lines{"balance acct=1 deposit delta=" + s(big) + " bal=" + s(big)});
+  EXPECT_EQ(send(t::deposit(0, 0, A, big, 1)),
+            (Lines{"balance acct=1 deposit delta=" + s(big) + " bal=" + s(big),
+                   "margin acct=1 c=" + s(big) + " eq=" + s(big) + " im=0 mm=0"}));
   EXPECT_EQ(send(t::deposit(0, 0, A, 6, 2)), Lines{"rejected 2 invalid_amount"});
   EXPECT_EQ(first(t::deposit(0, 0, A, 5, 3)), "balance acct=1 deposit delta=5 bal=" + s(std::numeric_limits<Money>::max()));
 }
@@ -1181,13 +1524,21 @@ TEST_F(EngineTest, InstrumentDefinitionValidation) {
       bad([](D& d) { d.max_order_qty = 0; }),
       bad([](D& d) { d.max_order_qty = 1005; }),
       bad([](D& d) { d.tier_count = 9; }),
+      bad([](D& d) { d.tier_count = 8; }),  // tiers must be valid (margin_test checks each rule)
+      bad([](D& d) { d.mark_band = -1; }),
   };
   for (const auto& d : cases) {
     SCOPED_TRACE(static_cast<int>(&d - cases));
     EXPECT_EQ(send(d), Lines{"rejected 0 invalid_instrument"});
   }
   EXPECT_EQ(eng.instrument(2), nullptr);
-  EXPECT_EQ(send(bad([](D& d) { d.min_price = 5, d.max_price = 5 * 10000, d.price_decimals = 18, d.tier_count = 8; })),
+  // The largest accepted shapes: 10000 levels, 18 decimals, eight valid tiers.
+  const auto eight_tiers = [](D& d) {
+    d.tier_count = 8;
+    for (int k = 0; k < 8; ++k) d.tiers[k] = {Money{1000} << k, 1'000'000 * (k + 1), 500'000 * (k + 1), 0};
+    for (int k = 1; k < 8; ++k) d.tiers[k].maint_amount = d.tiers[k - 1].maint_amount + (Money{1000} << (k - 1)) * 500'000 / 100'000'000;
+  };
+  EXPECT_EQ(send(bad([&](D& d) { d.min_price = 5, d.max_price = 5 * 10000, d.price_decimals = 18, eight_tiers(d); })),
             Lines{});
   ASSERT_NE(eng.instrument(2), nullptr);
   EXPECT_EQ(eng.instrument(2)->max_price, 50000);
@@ -1209,17 +1560,20 @@ TEST_F(EngineTest, RedefinitionOnlyWithoutLiveOrdersAndKeepsLastPrice) {
   EXPECT_EQ(eng.instrument(I)->tick_size, 2);
   EXPECT_EQ(eng.last_price(I), 100);
   EXPECT_EQ(send(lim(4, A, Buy, 101, 1)), Lines{"rejected 4 price_off_tick"});
-  EXPECT_EQ(send(lim(4, A, Buy, 19998, 1)), (Lines{"accepted 4", "depth 0 buy 19998 qty=1 n=1", "top 0 bid=1@19998 ask=0@0"}));
+  EXPECT_EQ(send(lim(4, A, Buy, 19998, 1)), (Lines{"accepted 4", "margin acct=1 c=0 eq=0 im=0 mm=0",
+                                                   "depth 0 buy 19998 qty=1 n=1", "top 0 bid=1@19998 ask=0@0"}));
   // last = 100 survives: a buy stop at 100 fires at once.
   EXPECT_EQ(send(stop_lim(5, C, Buy, 100, 20000, 1)), (Lines{"accepted 5", "stop id=5 acct=3 trigger=100 last=100",
-                                                             "depth 0 buy 20000 qty=1 n=1", "top 0 bid=1@20000 ask=0@0"}));
+                                                             "margin acct=3 c=0 eq=0 im=0 mm=0",
+                                                             "depth 0 buy 20000 qty=1 n=1",
+                                                             "top 0 bid=1@20000 ask=0@0"}));
 }
 
 TEST_F(EngineTest, IndexFundingSettingsAndHeartbeat) {
   EXPECT_EQ(send(t::index_price(0, 0, 2, 100)), Lines{"rejected 0 unknown_instrument"});
   EXPECT_EQ(send(t::index_price(0, 0, I, 0)), Lines{"rejected 0 invalid_price"});
   EXPECT_EQ(send(t::index_price(0, 0, I, -1)), Lines{"rejected 0 invalid_price"});
-  EXPECT_EQ(send(t::index_price(0, 0, I, 100)), Lines{});
+  EXPECT_EQ(send(t::index_price(0, 0, I, 100)), Lines{"mark 0 mark=100 index=100 last=0"});
   EXPECT_EQ(send(t::funding_rate(0, 0, 9, 100)), Lines{"rejected 0 unknown_instrument"});
   EXPECT_EQ(send(t::funding_rate(0, 0, I, -100)), Lines{});
   EXPECT_EQ(send(t::account_settings(0, 0, 16, I)), Lines{"rejected 0 unknown_account"});

@@ -22,7 +22,7 @@ const char* const kAllEventsText =
     "instrument seq=1 ts=1700000000000001000 instrument=7 symbol=BTC-PERP price_decimals=1 qty_decimals=3 "
     "tick_size=0.5 lot_size=0.001 min_price=10000 max_price=200000 max_order_qty=100 reference_price=65000 "
     "price_band=0.1 market_band=0.05 maker_fee=-0.0001 taker_fee=0.0005 liquidation_fee=0.01 circuit_band=0.15 "
-    "circuit_window_ms=60000 circuit_pause_ms=30000 tier_count=2 tier0=1000000:0.01:0.005:0 "
+    "circuit_window_ms=60000 circuit_pause_ms=30000 mark_band=0.025 tier_count=2 tier0=1000000:0.01:0.005:0 "
     "tier1=5000000:0.02:0.01:5000\n"
     "deposit seq=2 ts=1700000000000002000 account=11 amount=250000 transfer_id=901\n"
     "withdrawal seq=3 ts=1700000000000003000 account=11 amount=1500.25 transfer_id=902\n"
@@ -239,12 +239,12 @@ TEST(TextFormat, DecimalsFollowTheLatestDefinitionOfEachInstrument) {
       "index_price seq=1 ts=1 instrument=1 price=650005\n"  // not defined yet: 0 decimals
       "instrument seq=2 ts=2 instrument=1 symbol=A price_decimals=1 qty_decimals=3 tick_size=0.1 lot_size=0.001 "
       "min_price=0 max_price=0 max_order_qty=0 reference_price=0 price_band=0 market_band=0 maker_fee=0 taker_fee=0 "
-      "liquidation_fee=0 circuit_band=0 circuit_window_ms=0 circuit_pause_ms=0 tier_count=0\n"
+      "liquidation_fee=0 circuit_band=0 circuit_window_ms=0 circuit_pause_ms=0 mark_band=0 tier_count=0\n"
       "index_price seq=3 ts=3 instrument=1 price=65000.5\n"
       "index_price seq=4 ts=4 instrument=2 price=650005\n"  // another instrument: still 0 decimals
       "instrument seq=5 ts=5 instrument=1 symbol=A price_decimals=4 qty_decimals=0 tick_size=0.0001 lot_size=1 "
       "min_price=0 max_price=0 max_order_qty=0 reference_price=0 price_band=0 market_band=0 maker_fee=0 taker_fee=0 "
-      "liquidation_fee=0 circuit_band=0 circuit_window_ms=0 circuit_pause_ms=0 tier_count=0\n"
+      "liquidation_fee=0 circuit_band=0 circuit_window_ms=0 circuit_pause_ms=0 mark_band=0 tier_count=0\n"
       "index_price seq=6 ts=6 instrument=1 price=65.0005\n"
       "mass_cancel seq=7 ts=7 account=1 instrument=all\n";
   EventBuffer file;
@@ -254,9 +254,9 @@ TEST(TextFormat, DecimalsFollowTheLatestDefinitionOfEachInstrument) {
     return reinterpret_cast<const IndexPrice*>(file.bytes().data() + offset)->price;
   };
   EXPECT_EQ(price_at(64), 650005);
-  EXPECT_EQ(price_at(64 + 48 + 328), 650005);
-  EXPECT_EQ(price_at(64 + 96 + 328), 650005);
-  EXPECT_EQ(price_at(64 + 144 + 656), 650005);
+  EXPECT_EQ(price_at(64 + 48 + 336), 650005);
+  EXPECT_EQ(price_at(64 + 96 + 336), 650005);
+  EXPECT_EQ(price_at(64 + 144 + 672), 650005);
   EXPECT_EQ(dump_ok(file), t);
 
   // The same prices in too fine a unit for the instrument are errors, naming the decimals.
@@ -392,17 +392,17 @@ TEST(TextFormat, EveryFieldRoundTripsAtRandomValues) {
 
 TEST(TextFormat, NonzeroBodyPaddingFailsTheDumpAtItsOffset) {
   EventBuffer file = testing::all_events_file();
-  // new_order is the 5th event: 64 + 328 + 56 + 56 + 48 = 552; its pad0 starts at byte 85.
+  // new_order is the 5th event: 64 + 336 + 56 + 56 + 48 = 560; its pad0 starts at byte 85.
   std::byte* p = const_cast<std::byte*>(file.bytes().data());
-  p[552 + 86] = std::byte{0x40};
+  p[560 + 86] = std::byte{0x40};
   std::string text, error;
   EXPECT_FALSE(text::dump(file.bytes(), text, error));
-  EXPECT_EQ(error, "nonzero padding at offset 638 (byte 86 of the new_order at offset 552): the text form cannot represent it");
+  EXPECT_EQ(error, "nonzero padding at offset 646 (byte 86 of the new_order at offset 560): the text form cannot represent it");
   // Every event before it was dumped.
   const std::string all = kAllEventsText;
   EXPECT_EQ(text, all.substr(0, all.find("new_order")));
 
-  p[552 + 86] = std::byte{0};
+  p[560 + 86] = std::byte{0};
   p[64 + offsetof(InstrumentDefinition, symbol) + 10] = std::byte{'Z'};  // after the symbol's NUL
   EXPECT_FALSE(text::dump(file.bytes(), text, error));
   EXPECT_EQ(error,
@@ -428,10 +428,10 @@ TEST(TextFormat, NonzeroFileHeaderPaddingFailsTheDump) {
 
 TEST(TextFormat, DumpOfACorruptFileKeepsTheEventsBeforeTheProblem) {
   EventBuffer file = testing::all_events_file();
-  const std::size_t cut = 64 + 328 + 56 + 20;  // inside the withdrawal
+  const std::size_t cut = 64 + 336 + 56 + 20;  // inside the withdrawal
   std::string text, error;
   EXPECT_FALSE(text::dump(file.bytes().first(cut), text, error));
-  EXPECT_EQ(error, "offset 448: truncated event (20 bytes left, a header needs 32)");
+  EXPECT_EQ(error, "offset 456: truncated event (20 bytes left, a header needs 32)");
   const std::string all = kAllEventsText;
   EXPECT_EQ(text, all.substr(0, all.find("withdrawal")));
 }

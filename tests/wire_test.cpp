@@ -27,7 +27,7 @@ TEST(Wire, SizesOfEveryType) {
     std::uint16_t size;
   };
   const Expect expect[] = {
-      {MsgType::InstrumentDefinition, 328}, {MsgType::Deposit, 56},        {MsgType::Withdrawal, 56},
+      {MsgType::InstrumentDefinition, 336}, {MsgType::Deposit, 56},        {MsgType::Withdrawal, 56},
       {MsgType::AccountSettings, 48},       {MsgType::NewOrder, 88},       {MsgType::CancelOrder, 48},
       {MsgType::ModifyOrder, 64},           {MsgType::MassCancel, 40},     {MsgType::IndexPrice, 48},
       {MsgType::FundingRate, 40},           {MsgType::Heartbeat, 32},      {MsgType::OrderAccepted, 88},
@@ -89,7 +89,8 @@ TEST(Wire, NewOrderFieldOffsets) {
   EXPECT_EQ(offsetof(NewOrder, flags), 83u);
   EXPECT_EQ(offsetof(NewOrder, stp), 84u);
   EXPECT_EQ(offsetof(NewOrder, pad0), 85u);
-  EXPECT_EQ(offsetof(InstrumentDefinition, tiers), 136u);
+  EXPECT_EQ(offsetof(InstrumentDefinition, mark_band), 136u);
+  EXPECT_EQ(offsetof(InstrumentDefinition, tiers), 144u);
   EXPECT_EQ(offsetof(Fill, price), 64u);
   EXPECT_EQ(offsetof(FileHeader, created_ns), 16u);
   EXPECT_EQ(offsetof(FileHeader, creator), 24u);
@@ -131,6 +132,8 @@ void check(const InstrumentDefinition& m) {
   EXPECT_EQ(m.circuit_band, 15'000'000);
   EXPECT_EQ(m.circuit_window_ms, 60'000u);
   EXPECT_EQ(m.circuit_pause_ms, 30'000u);
+  EXPECT_EQ(m.mark_band, 2'500'000);
+  EXPECT_EQ(m.pad1, 0u);
   EXPECT_EQ(m.tiers[0].max_notional, 1'000'000'000'000);
   EXPECT_EQ(m.tiers[0].imr, 1'000'000);
   EXPECT_EQ(m.tiers[0].mmr, 500'000);

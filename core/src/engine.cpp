@@ -1,5 +1,6 @@
-// The engine: validation, matching, stops, cancels, balances and per-event market data, as
-// specified by docs/matching.md. Single-threaded; everything preallocated.
+// The engine: validation, matching, stops, cancels and per-event market data, as specified by
+// docs/matching.md, with the margin engine (docs/margin.md) called at each lifecycle step.
+// Single-threaded; everything preallocated.
 #include "cascade/engine.hpp"
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 
 #include "cascade/account_table.hpp"
 #include "cascade/depth_tracker.hpp"
+#include "cascade/event_output.hpp"
+#include "cascade/margin_engine.hpp"
 #include "cascade/order_book.hpp"
 #include "cascade/order_index.hpp"
 #include "cascade/order_pool.hpp"
@@ -66,6 +69,7 @@ struct Incoming {
   Price price;  // limit price, or a market order's worst price (0 = none)
   Qty qty;      // remaining
   OrderIdx node;  // pool node if it already has one (stop, modify), else kNilOrder
+  PosIdx pos;     // the account's position record on the instrument
   Side side;
   bool market;
   TimeInForce tif;
@@ -83,19 +87,15 @@ struct Engine::Impl {
   AccountTable accounts;
   DepthTracker tracker;
   std::vector<Instrument> instruments;
+  EventOutput output;
+  MarginEngine margin;
 
   Timestamp clock = 0;
   bool have_clock = false;
-  SeqNo out_seq = 0;
-
-  // The event being processed.
-  EventBuffer* out = nullptr;
-  Timestamp ev_ts = 0;
-  SeqNo ev_seq = 0;
 
   explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments) {
     if (!pool.init(c.max_orders) || !index.init(c.max_orders) || !accounts.init(c.max_accounts, &pool) ||
-        !tracker.init(std::size_t{c.max_orders} + 16))
+        !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output))
       throw std::bad_alloc();
   }
 
@@ -103,15 +103,11 @@ struct Engine::Impl {
   // output
   template <class T>
   T make() noexcept {
-    T m = wire::make<T>();
-    m.header.seq = ++out_seq;
-    m.header.ts_ns = ev_ts;
-    m.header.ref = ev_seq;
-    return m;
+    return output.make<T>();
   }
   template <class T>
   void emit(const T& m) noexcept {
-    out->append(m);
+    output.emit(m);
   }
 
   void reject(const EventView& ev, RejectReason reason) noexcept {
@@ -190,6 +186,8 @@ struct Engine::Impl {
     c.reason = reason;
     c.side = side;
     emit(c);
+    margin.touch(account);
+    margin.touch_mark(instrument);
   }
 
   Instrument* defined(InstrumentId id) noexcept {
@@ -210,7 +208,10 @@ struct Engine::Impl {
     --ins.live;
   }
 
+  PosIdx pos_of(const OrderNode& n) const noexcept { return margin.find(n.account, n.instrument); }
+
   void remove_resting(Instrument& ins, OrderIdx o) noexcept {
+    margin.remove_order(pos_of(pool[o]), MarginEngine::terms(pool[o]));
     ins.book.unlink(o);
     release(ins, o);
   }
@@ -292,6 +293,22 @@ struct Engine::Impl {
     n.type = OrderType::Limit;
     n.state = OrderState::Resting;
     ins.book.push_back(o);
+    margin.add_order(in.pos, MarginEngine::terms(n));
+  }
+
+  // A fill or a liquidation shrank the position below its open reduce-only quantity (or
+  // flipped it): cancel reduce-only orders, newest first, until the rest fit.
+  void cancel_reduce_only(Instrument& ins, PosIdx pos) noexcept {
+    const Position& r = margin.position(pos);
+    OrderIdx o = accounts[r.account].tail;
+    const InstrumentId id = r.instrument;
+    while (o != kNilOrder && margin.reduce_only_excess(pos)) {
+      const OrderIdx prev = pool[o].acct_prev;
+      const OrderNode& n = pool[o];
+      if (n.instrument == id && (n.flags & order_flags::kReduceOnly) && n.state != OrderState::Incoming)
+        cancel_live(ins, o, wire::CancelReason::ReduceOnly);
+      o = prev;
+    }
   }
 
   void match(Instrument& ins, Incoming& in) noexcept {
@@ -320,10 +337,14 @@ struct Engine::Impl {
         return;
       }
       const Qty q = std::min(in.qty, mk.qty);
+      const PosIdx maker_pos = pos_of(mk);
+      margin.remove_order(maker_pos, MarginEngine::terms(mk));
       book.reduce(h, q);
+      margin.add_order(maker_pos, MarginEngine::terms(mk));
       in.qty -= q;
       ins.last = px;
       filled = true;
+      const fx::i128 value = fx::value(px, q, fx::money_exponent(ins.def.price_decimals, ins.def.qty_decimals));
       auto f = make<wire::Fill>();
       f.maker_order_id = mk.id;
       f.taker_order_id = in.id;
@@ -336,8 +357,13 @@ struct Engine::Impl {
       f.qty = q;
       f.maker_leaves = mk.qty;
       f.taker_leaves = in.qty;
+      f.maker_fee = margin.fee(in.instrument, value, true);
+      f.taker_fee = margin.fee(in.instrument, value, false);
       emit(f);
+      margin.fill(in.instrument, maker_pos, in.pos, in.side, px, q, value, f.maker_fee, f.taker_fee);
       if (mk.qty == 0) remove_resting(ins, h);
+      if (margin.reduce_only_excess(maker_pos)) cancel_reduce_only(ins, maker_pos);
+      if (margin.reduce_only_excess(in.pos)) cancel_reduce_only(ins, in.pos);
     }
     if (in.qty == 0) {
       finish_incoming(ins, in);
@@ -360,6 +386,7 @@ struct Engine::Impl {
     in.price = price;
     in.qty = qty;
     in.node = o;
+    in.pos = pos_of(n);
     in.side = n.side;
     in.market = market;
     in.tif = n.tif;
@@ -376,6 +403,7 @@ struct Engine::Impl {
       if (o == kNilOrder) return;
       ins.stops.unlink(o);
       OrderNode& n = pool[o];
+      margin.remove_order(pos_of(n), MarginEngine::terms(n));
       n.state = OrderState::Incoming;
       auto st = make<wire::StopTriggered>();
       st.order_id = n.id;
@@ -384,6 +412,7 @@ struct Engine::Impl {
       st.trigger_price = n.trigger;
       st.last_price = ins.last;
       emit(st);
+      margin.touch(n.account);
       // stop-market -> market with the stop's worst price; stop-limit -> limit, same tif.
       Incoming in = from_node(o, n.price, n.qty, n.type == OrderType::StopMarket, wire::fill_flags::kStopTriggered);
       match(ins, in);
@@ -441,6 +470,17 @@ struct Engine::Impl {
                               : (b.best_bid() != kNone && o.price <= b.price(b.best_bid())))
         return reject(ev, RejectReason::PostOnlyWouldTake);
     }
+    const PosIdx pos = margin.ensure(o.account, o.instrument);
+    if (pos == kNilPos) return reject(ev, RejectReason::AccountCapacity);
+    const Price counted_at = o.order_type == OrderType::StopMarket ? o.trigger_price
+                             : o.order_type == OrderType::Market  ? market_limit(ins, o.side, o.price)
+                                                                  : o.price;
+    const RejectReason risk =
+        margin.check_order(pos, OrderTerms{o.side, counted_at, o.qty, (o.flags & order_flags::kReduceOnly) != 0}, nullptr);
+    if (risk != RejectReason::None) {
+      margin.release_if_empty(pos);
+      return reject(ev, risk);
+    }
 
     auto a = make<wire::OrderAccepted>();
     a.order_id = o.order_id;
@@ -456,6 +496,8 @@ struct Engine::Impl {
     a.flags = o.flags;
     a.stp = o.stp;
     emit(a);
+    margin.touch(o.account);
+    margin.touch_mark(o.instrument);
 
     if (stop) {
       const OrderIdx idx = pool.alloc();
@@ -476,6 +518,7 @@ struct Engine::Impl {
       accounts.push_back(o.account, idx);
       ++ins.live;
       ins.stops.push_back(idx);
+      margin.add_order(pos, MarginEngine::terms(n));
     } else {
       Incoming in{};
       in.id = o.order_id;
@@ -484,6 +527,7 @@ struct Engine::Impl {
       in.price = o.price;
       in.qty = o.qty;
       in.node = kNilOrder;
+      in.pos = pos;
       in.side = o.side;
       in.market = market;
       in.tif = o.tif;
@@ -515,6 +559,7 @@ struct Engine::Impl {
     const OrderNode& n = pool[o];
     emit_cancelled(n.id, n.account, n.instrument, n.side, n.qty, reason);
     if (n.state == OrderState::Stop) {
+      margin.remove_order(pos_of(n), MarginEngine::terms(n));
       ins.stops.unlink(o);
       release(ins, o);
     } else {
@@ -542,6 +587,10 @@ struct Engine::Impl {
                               : (b.best_bid() != kNone && m.new_price <= b.price(b.best_bid())))
         return reject(ev, RejectReason::PostOnlyWouldTake);
     }
+    const PosIdx pos = pos_of(n);
+    const OrderTerms old = MarginEngine::terms(n);
+    const RejectReason risk = margin.check_order(pos, OrderTerms{n.side, m.new_price, m.new_qty, old.reduce_only}, &old);
+    if (risk != RejectReason::None) return reject(ev, risk);
 
     const bool keep = m.new_price == n.price && m.new_qty < n.qty;
     auto r = make<wire::OrderModified>();
@@ -552,8 +601,12 @@ struct Engine::Impl {
     r.new_qty = m.new_qty;
     r.priority_kept = keep ? 1 : 0;
     emit(r);
+    margin.touch(n.account);
+    margin.touch_mark(m.instrument);
+    margin.remove_order(pos, old);
     if (keep) {
       ins.book.reduce(o, n.qty - m.new_qty);
+      margin.add_order(pos, MarginEngine::terms(n));
       return;
     }
     ins.book.unlink(o);
@@ -589,8 +642,10 @@ struct Engine::Impl {
     if (levels > cfg.max_levels_per_book) return bad();
     if (d.max_order_qty <= 0 || d.max_order_qty % d.lot_size != 0) return bad();
     if (d.tier_count > wire::kMaxTiers) return bad();
+    if (!MarginEngine::valid_definition(d) || !margin.may_redefine(d)) return bad();
     Instrument& ins = instruments[d.instrument];
     if (ins.defined && ins.live > 0) return bad();
+    if (!margin.define(d)) return reject(ev, RejectReason::InstrumentCapacity);
 
     const auto n = static_cast<std::uint32_t>(levels);
     if (ins.defined && ins.book.levels() == n) {
@@ -613,21 +668,21 @@ struct Engine::Impl {
     const auto& d = ev.as<wire::Deposit>();
     if (d.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
     if (d.amount <= 0) return reject(ev, RejectReason::InvalidAmount);
-    Money& bal = accounts[d.account].balance;
     Money after;
-    if (__builtin_add_overflow(bal, d.amount, &after)) return reject(ev, RejectReason::InvalidAmount);
-    bal = after;
-    emit_balance(d.account, wire::BalanceReason::Deposit, d.amount, bal);
+    if (__builtin_add_overflow(accounts[d.account].balance, d.amount, &after))
+      return reject(ev, RejectReason::InvalidAmount);
+    margin.deposit(d.account, d.amount);
+    emit_balance(d.account, wire::BalanceReason::Deposit, d.amount, accounts[d.account].balance);
   }
 
   void on_withdrawal(const EventView& ev) noexcept {
     const auto& w = ev.as<wire::Withdrawal>();
     if (w.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
     if (w.amount <= 0) return reject(ev, RejectReason::InvalidAmount);
-    Money& bal = accounts[w.account].balance;
-    if (w.amount > bal) return reject(ev, RejectReason::InsufficientFunds);
-    bal -= w.amount;
-    emit_balance(w.account, wire::BalanceReason::Withdrawal, -w.amount, bal);
+    const RejectReason risk = margin.check_withdrawal(w.account, w.amount);
+    if (risk != RejectReason::None) return reject(ev, risk);
+    margin.withdraw(w.account, w.amount);
+    emit_balance(w.account, wire::BalanceReason::Withdrawal, -w.amount, accounts[w.account].balance);
   }
 
   void emit_balance(AccountId account, wire::BalanceReason reason, Money delta, Money balance) noexcept {
@@ -645,10 +700,13 @@ struct Engine::Impl {
     if (!ins) return reject(ev, RejectReason::UnknownInstrument);
     if (p.price <= 0) return reject(ev, RejectReason::InvalidPrice);
     ins->index = p.price;
+    margin.set_index(p.instrument, p.price);
   }
 
   void on_funding_rate(const EventView& ev) noexcept {
-    if (!defined(ev.as<wire::FundingRate>().instrument)) reject(ev, RejectReason::UnknownInstrument);
+    const auto& f = ev.as<wire::FundingRate>();
+    if (!defined(f.instrument)) return reject(ev, RejectReason::UnknownInstrument);
+    margin.funding(f.instrument, f.rate);
   }
 
   void on_account_settings(const EventView& ev) noexcept {
@@ -658,6 +716,8 @@ struct Engine::Impl {
       return reject(ev, RejectReason::UnknownInstrument);
     if (static_cast<std::uint8_t>(s.margin_mode) > 1 || static_cast<std::uint8_t>(s.role) > 1)
       return reject(ev, RejectReason::InvalidSettings);
+    const RejectReason r = margin.settings(s);
+    if (r != RejectReason::None) reject(ev, r);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -717,11 +777,10 @@ struct Engine::Impl {
   void process(const EventView& ev, EventBuffer& buf) noexcept {
     const wire::MsgType type = ev.type();
     if (!wire::is_input(type) || wire::message_size(type) == 0) return;
-    out = &buf;
-    ev_ts = ev.header().ts_ns;
-    ev_seq = ev.header().seq;
-    if (have_clock && ev_ts < clock) return reject(ev, RejectReason::TimestampBackwards);
-    clock = ev_ts;
+    const Timestamp ts = ev.header().ts_ns;
+    output.begin(&buf, ts, ev.header().seq);
+    if (have_clock && ts < clock) return reject(ev, RejectReason::TimestampBackwards);
+    clock = ts;
     have_clock = true;
     switch (type) {
       case wire::MsgType::NewOrder: on_new_order(ev); break;
@@ -736,7 +795,21 @@ struct Engine::Impl {
       case wire::MsgType::AccountSettings: on_account_settings(ev); break;
       default: break;  // heartbeat: the clock check is all
     }
+    end_event();
+  }
+
+  // Marks first (margin figures are at current marks), then one MarginUpdate per touched
+  // account, the book's market data, and the marks that moved.
+  void end_event() noexcept {
+    for (std::uint32_t k = 0; k < margin.touched_marks(); ++k) {
+      const InstrumentId id = margin.touched_mark(k);
+      const Instrument& ins = instruments[id];
+      const TopView t = ins.book.top();
+      margin.update_mark(id, t.bid_qty > 0 ? t.bid_price : 0, t.ask_qty > 0 ? t.ask_price : 0, ins.last);
+    }
+    margin.report_accounts();
     flush_market_data();
+    margin.publish_marks();
   }
 };
 
@@ -786,7 +859,31 @@ Money Engine::balance(AccountId account) const noexcept {
 }
 
 std::size_t Engine::live_orders() const noexcept { return impl_->pool.used(); }
-SeqNo Engine::output_seq() const noexcept { return impl_->out_seq; }
+SeqNo Engine::output_seq() const noexcept { return impl_->output.seq(); }
+
+MarkView Engine::mark(InstrumentId id) const noexcept {
+  if (id >= impl_->cfg.max_instruments || !impl_->instruments[id].defined) return {};
+  return impl_->margin.mark_view(id);
+}
+
+AccountView Engine::account(AccountId account) const {
+  if (account >= impl_->cfg.max_accounts) return {};
+  return impl_->margin.account_view(account);
+}
+
+std::vector<AccountId> Engine::active_accounts() const {
+  std::vector<AccountId> ids;
+  for (AccountId a = 0; a < impl_->cfg.max_accounts; ++a)
+    if (impl_->margin.active(a)) ids.push_back(a);
+  return ids;
+}
+
+MarginTotals Engine::totals() const noexcept { return impl_->margin.totals(); }
+
+InstrumentTotals Engine::instrument_totals(InstrumentId id) const noexcept {
+  if (id >= impl_->cfg.max_instruments || !impl_->instruments[id].defined) return {};
+  return impl_->margin.instrument_totals(id);
+}
 const EngineConfig& Engine::config() const noexcept { return impl_->cfg; }
 
 }  // namespace cascade

@@ -85,7 +85,8 @@ constexpr Name kBalanceReasons[] = {{1, "deposit"}, {2, "withdrawal"}, {3, "fee"
                                     {5, "funding"}, {6, "liquidation_fee"}, {7, "bankruptcy"}};
 constexpr Name kStages[] = {{1, "triggered"}, {2, "orders_cancelled"}, {3, "book_order"}, {4, "backstop"},
                             {5, "deleveraged"}, {6, "bankrupt"}, {7, "completed"}};
-constexpr Name kInsuranceReasons[] = {{1, "liquidation_fee"}, {2, "liquidation_surplus"}, {3, "bankruptcy_payout"}};
+constexpr Name kInsuranceReasons[] = {{1, "liquidation_fee"}, {2, "liquidation_surplus"}, {3, "bankruptcy_payout"},
+                                     {4, "funding_remainder"}};
 constexpr Name kOrderFlags[] = {{order_flags::kPostOnly, "post_only"}, {order_flags::kReduceOnly, "reduce_only"}};
 constexpr Name kFillFlags[] = {{fill_flags::kLiquidation, "liquidation"}, {fill_flags::kBackstop, "backstop"},
                                {fill_flags::kDeleverage, "deleverage"}, {fill_flags::kStopTriggered, "stop_triggered"}};
@@ -117,6 +118,7 @@ constexpr Field kInstrumentFields[] = {
     CASCADE_F(InstrumentDefinition, circuit_band, "circuit_band", Rate),
     CASCADE_F(InstrumentDefinition, circuit_window_ms, "circuit_window_ms", U32),
     CASCADE_F(InstrumentDefinition, circuit_pause_ms, "circuit_pause_ms", U32),
+    CASCADE_F(InstrumentDefinition, mark_band, "mark_band", Rate),
     CASCADE_F(InstrumentDefinition, tier_count, "tier_count", TierCount),
     Field{"tier0", tier_offset(0), Kind::Tier, {}, true},
     Field{"tier1", tier_offset(1), Kind::Tier, {}, true},

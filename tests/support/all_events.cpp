@@ -41,6 +41,7 @@ AllEvents make_all_events() {
   in.circuit_band = 15'000'000;
   in.circuit_window_ms = 60'000;
   in.circuit_pause_ms = 30'000;
+  in.mark_band = 2'500'000;
   in.tiers[0] = {1'000'000'000'000, 1'000'000, 500'000, 0};
   in.tiers[1] = {5'000'000'000'000, 2'000'000, 1'000'000, 5'000'000'000};
 

@@ -6,4 +6,5 @@ int cmd_encode(int argc, char** argv);
 int cmd_dump(int argc, char** argv);
 int cmd_replay(int argc, char** argv);
 int cmd_book(int argc, char** argv);
+int cmd_accounts(int argc, char** argv);  // tools/cli/accounts.cpp: final state of every account
 int cmd_convert(int argc, char** argv);  // tools/cli/convert.cpp: foreign feeds -> event files

@@ -18,6 +18,7 @@ constexpr Command kCommands[] = {
     {"dump", cmd_dump, "event file -> text form"},
     {"replay", cmd_replay, "run the engine over an input file; report and output stream"},
     {"book", cmd_book, "run the engine and print the order book (text or LOBSTER rows)"},
+    {"accounts", cmd_accounts, "run the engine and print every account: collateral, positions, margin"},
     {"convert", cmd_convert, "foreign market data (LOBSTER, ITCH) -> input event file"},
 };
 

@@ -1,10 +1,13 @@
 // cascade replay: runs the engine over an input event file; writes the output stream and
-// prints a report (counts by type, digest of the output, timing).
+// prints a report (counts by type, digest of the output, the margin engine's totals, timing).
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <vector>
 
+#include "cascade/decimal.hpp"
 #include "cascade/digest.hpp"
 #include "cascade/engine.hpp"
 #include "cascade/event_file.hpp"
@@ -19,10 +22,13 @@ constexpr const char* kHelp =
     "\n"
     "Runs the engine over the input events of FILE and prints a report: events in and out\n"
     "by type, the size and digest (FNV-1a 64 over the output event bytes, file header\n"
-    "excluded) of the output stream, and timing: wall time of the replay, engine time (wall\n"
-    "time less digesting, counting and writing the output) and input events per second of\n"
-    "engine time. Everything but the three timing lines is deterministic, so two runs can be\n"
-    "compared by their digests.\n"
+    "excluded) of the output stream, the margin engine's state at the end (accounts with\n"
+    "collateral or positions, accounts holding positions, accounts below maintenance margin,\n"
+    "open interest per instrument, fees collected net of rebates, funding paid and received,\n"
+    "the insurance fund; money in quote units), and timing: wall time of the replay, engine\n"
+    "time (wall time less digesting, counting and writing the output) and input events per\n"
+    "second of engine time. Everything but the three timing lines is deterministic, so two\n"
+    "runs can be compared by their digests. 'cascade accounts' prints every account.\n"
     "\n"
     "  FILE              input event file, or - for standard input\n"
     "  -o, --output OUT  write the output stream to OUT (an output event file, creator\n"
@@ -90,6 +96,74 @@ void json_counts(std::string& out, const Counts& c) {
   out += '}';
 }
 
+struct MarginReport {
+  std::uint64_t accounts = 0;
+  std::uint64_t holding = 0;  // accounts with a nonzero position
+  cascade::MarginTotals totals;
+  struct Oi {
+    cascade::InstrumentId id;
+    std::string symbol;
+    std::string open_interest;  // in the instrument's quantity decimals
+    std::uint32_t holders;
+  };
+  std::vector<Oi> open_interest;
+};
+
+MarginReport margin_report(const cascade::Engine& engine) {
+  using namespace cascade;
+  MarginReport r;
+  for (const AccountId a : engine.active_accounts()) {
+    ++r.accounts;
+    const AccountView v = engine.account(a);
+    for (const PositionView& p : v.positions)
+      if (p.size != 0) {
+        ++r.holding;
+        break;
+      }
+  }
+  r.totals = engine.totals();
+  for (const InstrumentId id : engine.instrument_ids()) {
+    const wire::InstrumentDefinition* d = engine.instrument(id);
+    const InstrumentTotals t = engine.instrument_totals(id);
+    r.open_interest.push_back({id, std::string(d->symbol, strnlen(d->symbol, sizeof d->symbol)),
+                               format_decimal(t.open_interest, d->qty_decimals, true), t.holders});
+  }
+  return r;
+}
+
+std::string money(cascade::Money m) { return cascade::format_decimal(m, cascade::kMoneyDecimals); }
+
+void text_margin(std::string& out, const MarginReport& m) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "accounts        %llu\n  with positions  %10llu\n  below maint.    %10u\n",
+                static_cast<unsigned long long>(m.accounts), static_cast<unsigned long long>(m.holding),
+                m.totals.below_maintenance);
+  out += buf;
+  out += "open interest\n";
+  for (const auto& oi : m.open_interest) {
+    std::snprintf(buf, sizeof buf, "  %-3u %-12s %14s  (%u accounts)\n", oi.id, oi.symbol.c_str(),
+                  oi.open_interest.c_str(), oi.holders);
+    out += buf;
+  }
+  out += "fees collected  " + money(m.totals.fees_collected) + "\n";
+  out += "funding paid    " + money(m.totals.funding_paid) + "\n";
+  out += "funding recv.   " + money(m.totals.funding_received) + "\n";
+  out += "insurance fund  " + money(m.totals.insurance_fund) + "\n";
+}
+
+void json_margin(std::string& out, const MarginReport& m) {
+  out += ",\"accounts\":" + std::to_string(m.accounts) + ",\"accounts_with_positions\":" + std::to_string(m.holding) +
+         ",\"below_maintenance\":" + std::to_string(m.totals.below_maintenance) + ",\"open_interest\":{";
+  for (std::size_t i = 0; i < m.open_interest.size(); ++i) {
+    if (i) out += ',';
+    out += json_string(std::to_string(m.open_interest[i].id)) + ":" + json_string(m.open_interest[i].open_interest);
+  }
+  out += "},\"fees_collected\":" + json_string(money(m.totals.fees_collected)) +
+         ",\"funding_paid\":" + json_string(money(m.totals.funding_paid)) +
+         ",\"funding_received\":" + json_string(money(m.totals.funding_received)) +
+         ",\"insurance_fund\":" + json_string(money(m.totals.insurance_fund));
+}
+
 }  // namespace
 
 int cmd_replay(int argc, char** argv) {
@@ -154,6 +228,7 @@ int cmd_replay(int argc, char** argv) {
   const std::uint64_t n_in = total(in_counts);
   const double engine_seconds = static_cast<double>(engine_ns) / 1e9;
   const double rate = engine_seconds > 0 ? static_cast<double>(n_in) / engine_seconds : 0.0;
+  const MarginReport margin = margin_report(engine);
 
   std::string report;
   if (args.has("json")) {
@@ -165,6 +240,7 @@ int cmd_replay(int argc, char** argv) {
     if (write_out) report += ",\"output\":" + json_string(out_path);
     report += std::string(",\"complete\":") + (r.ok() ? "true" : "false");
     if (!r.ok()) report += ",\"error\":" + json_string(r.error().message());
+    json_margin(report, margin);
     report += ",\"wall_ns\":" + std::to_string(wall_ns) + ",\"engine_ns\":" + std::to_string(engine_ns) +
               ",\"events_per_second\":" +
               std::to_string(static_cast<std::uint64_t>(rate)) + "}\n";
@@ -176,6 +252,7 @@ int cmd_replay(int argc, char** argv) {
     report += "output bytes    " + std::to_string(out_bytes) + "\n";
     report += "output digest   fnv1a64:" + digest_hex(digest.value()) + "\n";
     if (write_out) report += "output file     " + out_path + "\n";
+    text_margin(report, margin);
     std::snprintf(buf, sizeof buf, "wall time       %.3f ms\nengine time     %.3f ms\ninput rate      %.0f events/s\n",
                   static_cast<double>(wall_ns) / 1e6, engine_seconds * 1e3, rate);
     report += buf;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 
 #include "import/book_model.hpp"
 
@@ -39,8 +38,7 @@ wire::InstrumentDefinition equity_instrument(InstrumentId id, std::string_view s
   d.min_price = min_price;
   d.max_price = max_price;
   d.max_order_qty = kConverterMaxOrderQty;
-  d.tier_count = 1;
-  d.tiers[0] = wire::MarginTier{std::numeric_limits<Money>::max(), kRateOne / 10, kRateOne / 20, 0};
+  d.tier_count = 0;  // unmargined: a replayed equity book has no leverage brackets (docs/margin.md)
   return d;
 }
 

@@ -24,7 +24,7 @@ bool choose_price_range(Price lo, Price hi, Price tick, std::uint32_t max_levels
                         Price& max_price, std::string& error);
 
 // An equity as a cascade instrument: qty_decimals 0, lot 1, no bands, no fees, no circuit
-// breaker, one margin tier.
+// breaker, no margin tiers (tier_count 0: positions and PnL are kept, nothing is required).
 wire::InstrumentDefinition equity_instrument(InstrumentId id, std::string_view symbol, std::uint8_t price_decimals,
                                              Price tick, Price min_price, Price max_price);
 

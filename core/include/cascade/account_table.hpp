@@ -1,21 +1,33 @@
-// Per-account state the book needs: the collateral balance and the intrusive list of live
-// orders in acceptance order (mass cancel walks it; liquidation will too).
+// Per-account state: the collateral balance, the intrusive list of live orders in acceptance
+// order (mass cancel and reduce-only re-checks walk it; liquidation will too), the head of the
+// account's position records and its margin flags.
 #pragma once
 
 #include <cstdint>
 
 #include "cascade/order_pool.hpp"
+#include "cascade/positions.hpp"
 #include "cascade/types.hpp"
 #include "cascade/zeroed_array.hpp"
 
 namespace cascade {
 
+namespace account_flags {
+inline constexpr std::uint8_t kDirty = 1;            // reported by a MarginUpdate at the end of the event
+inline constexpr std::uint8_t kBelow = 2;            // cross equity below cross maintenance margin
+inline constexpr std::uint8_t kIsolatedDefault = 4;  // margin mode of instruments without their own setting
+inline constexpr std::uint8_t kBackstop = 8;         // role: backstop (liquidation.md)
+}  // namespace account_flags
+
 struct Account {
   OrderIdx head;  // oldest live order
   OrderIdx tail;
-  Money balance;
+  Money balance;  // collateral C
+  PosIdx positions;  // head of the account's position records
+  std::uint8_t flags;  // account_flags
+  std::uint8_t pad0[3];
 };
-static_assert(sizeof(Account) == 16);
+static_assert(sizeof(Account) == 24);
 
 class AccountTable {
  public:

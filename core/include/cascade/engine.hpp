@@ -21,6 +21,9 @@ struct EngineConfig {
   std::uint32_t max_accounts = 1u << 20;    // account ids are 0 .. max_accounts-1
   std::uint32_t max_orders = 1u << 20;      // live orders: resting plus untriggered stops
   std::uint32_t max_levels_per_book = 1u << 22;  // (max_price - min_price) / tick + 1
+  // Position records: (account, instrument) pairs with a position, live orders, or an
+  // explicit margin mode. Exhausted: Rejected(AccountCapacity) for the order or setting.
+  std::uint32_t max_positions = 1u << 20;
 };
 
 struct LevelView {
@@ -34,6 +37,61 @@ struct TopView {
   Qty bid_qty = 0;
   Price ask_price = 0;
   Qty ask_qty = 0;
+};
+
+// Margin state, as docs/margin.md defines it. Money is in micros.
+struct MarkView {
+  Price mark = 0;   // 0: no index and no trade yet
+  Price index = 0;  // 0: none received
+  Price last = 0;   // 0: never traded
+};
+
+struct PositionView {
+  InstrumentId instrument = 0;
+  Qty size = 0;               // signed, > 0 long
+  Money entry_value = 0;      // E
+  bool isolated = false;
+  Money isolated_margin = 0;  // B
+  Money notional = 0;         // value of |size| at the mark, rounded up
+  Money unrealized_pnl = 0;   // at the mark, rounded against the account
+  Money initial_margin = 0;   // IM(W) of the worst-case position with open orders
+  Money maintenance_margin = 0;
+  Money open_buy = 0;         // notional of live non-reduce-only orders
+  Money open_sell = 0;
+  Qty reduce_only = 0;        // open reduce-only quantity (> 0 sells, < 0 buys)
+  std::uint32_t orders = 0;   // live orders
+  bool below_maintenance = false;  // isolated positions: B + U < MM
+};
+
+struct AccountView {
+  Money collateral = 0;          // C
+  Money equity = 0;              // C + unrealized PnL of cross positions
+  Money initial_margin = 0;      // IMR (docs/margin.md, "Pre-trade risk")
+  Money maintenance_margin = 0;  // of cross positions
+  bool below_maintenance = false;
+  bool isolated_default = false;
+  bool backstop = false;
+  std::vector<PositionView> positions;  // every record, ascending instrument
+};
+
+struct MarginTotals {
+  Money deposits = 0;
+  Money withdrawals = 0;
+  Money fees_collected = 0;  // F, rebates netted
+  Money insurance_fund = 0;
+  Money socialized_losses = 0;
+  Money funding_paid = 0;      // by payers, rounded up
+  Money funding_received = 0;  // by receivers, rounded down
+  std::uint32_t below_maintenance = 0;  // accounts (cross) plus isolated positions below maintenance
+  std::uint32_t position_records = 0;
+};
+
+struct InstrumentTotals {
+  Qty open_interest = 0;       // sum of long positions (= sum of short positions)
+  std::uint32_t holders = 0;   // accounts with a position
+  Money fees = 0;              // collected on its fills, rebates netted
+  Money funding_paid = 0;
+  Money funding_received = 0;
 };
 
 class Engine {
@@ -62,7 +120,13 @@ class Engine {
   std::size_t depth(InstrumentId id, Side side, std::size_t max_levels, LevelView* out) const noexcept;
   TopView top(InstrumentId id) const noexcept;
   Price last_price(InstrumentId id) const noexcept;  // 0 before the first trade
-  Money balance(AccountId account) const noexcept;
+  Money balance(AccountId account) const noexcept;  // collateral
+  MarkView mark(InstrumentId id) const noexcept;
+  AccountView account(AccountId account) const;     // recomputed from the engine's state
+  // Accounts with collateral or a position record, ascending.
+  std::vector<AccountId> active_accounts() const;
+  MarginTotals totals() const noexcept;
+  InstrumentTotals instrument_totals(InstrumentId id) const noexcept;
   std::size_t live_orders() const noexcept;           // resting plus untriggered stops
   SeqNo output_seq() const noexcept;                  // seq of the last output event written
   const EngineConfig& config() const noexcept;

@@ -119,9 +119,11 @@ struct InstrumentDefinition {
   Rate circuit_band;            // circuit breaker move that pauses taker flow (0 = off)
   std::uint32_t circuit_window_ms;
   std::uint32_t circuit_pause_ms;
+  Rate mark_band;               // the mark stays within this fraction of the index (0 = off)
+  std::uint32_t pad1;           // keeps tiers 8-byte aligned
   MarginTier tiers[kMaxTiers];
 };
-static_assert(sizeof(InstrumentDefinition) == 328);
+static_assert(sizeof(InstrumentDefinition) == 336);
 
 struct Deposit {
   static constexpr MsgType kType = MsgType::Deposit;
@@ -515,6 +517,7 @@ enum class InsuranceReason : std::uint8_t {
   LiquidationFee = 1,
   LiquidationSurplus = 2,
   BankruptcyPayout = 3,
+  FundingRemainder = 4,  // rounding remainder of a funding round (docs/margin.md)
 };
 
 struct InsuranceFund {

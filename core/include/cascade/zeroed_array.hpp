@@ -1,10 +1,13 @@
-// Owning array of zero-initialised trivially copyable elements from calloc: pages nobody
-// touches are never committed, so capacity sized for the worst case costs address space only.
+// Owning array of zero-initialised trivially copyable elements mapped straight from the
+// kernel: pages nobody touches are never committed, so capacity sized for the worst case
+// costs address space only — whatever allocator the host process uses (some allocators clear
+// a large calloc by hand, committing every page).
 #pragma once
+
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <type_traits>
 
 namespace cascade {
@@ -12,48 +15,41 @@ namespace cascade {
 template <class T, std::size_t Align = alignof(T)>
 class ZeroedArray {
   static_assert(std::is_trivially_copyable_v<T>);
-  static_assert(Align >= alignof(T) && (Align & (Align - 1)) == 0);
+  static_assert(Align >= alignof(T) && (Align & (Align - 1)) == 0 && Align <= 4096,
+                "mappings are page aligned");
 
  public:
   ZeroedArray() = default;
-  ~ZeroedArray() { std::free(raw_); }
+  ~ZeroedArray() { release(); }
   ZeroedArray(const ZeroedArray&) = delete;
   ZeroedArray& operator=(const ZeroedArray&) = delete;
-  ZeroedArray(ZeroedArray&& o) noexcept : raw_(o.raw_), data_(o.data_), size_(o.size_) {
-    o.raw_ = nullptr;
+  ZeroedArray(ZeroedArray&& o) noexcept : data_(o.data_), size_(o.size_), bytes_(o.bytes_) {
     o.data_ = nullptr;
-    o.size_ = 0;
+    o.size_ = o.bytes_ = 0;
   }
   ZeroedArray& operator=(ZeroedArray&& o) noexcept {
     if (this != &o) {
-      std::free(raw_);
-      raw_ = o.raw_;
+      release();
       data_ = o.data_;
       size_ = o.size_;
-      o.raw_ = nullptr;
+      bytes_ = o.bytes_;
       o.data_ = nullptr;
-      o.size_ = 0;
+      o.size_ = o.bytes_ = 0;
     }
     return *this;
   }
 
   // Replaces the contents with n zeroed elements; false (and empty) if memory is refused.
   bool allocate(std::size_t n) noexcept {
-    std::free(raw_);
-    raw_ = nullptr;
-    data_ = nullptr;
-    size_ = 0;
+    release();
     if (n == 0) return true;
-    if (n > (SIZE_MAX - Align) / sizeof(T)) return false;
-    // calloc only promises 16-byte alignment; over-allocate and align by hand rather than
-    // use aligned_alloc + memset, which would commit every page.
-    const std::size_t extra = Align > 16 ? Align : 0;
-    raw_ = std::calloc(1, n * sizeof(T) + extra);
-    if (!raw_) return false;
-    auto addr = reinterpret_cast<std::uintptr_t>(raw_);
-    addr = (addr + Align - 1) & ~static_cast<std::uintptr_t>(Align - 1);
-    data_ = reinterpret_cast<T*>(addr);
+    if (n > SIZE_MAX / sizeof(T)) return false;
+    const std::size_t bytes = n * sizeof(T);
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    data_ = static_cast<T*>(p);
     size_ = n;
+    bytes_ = bytes;
     return true;
   }
 
@@ -64,9 +60,15 @@ class ZeroedArray {
   std::size_t size() const noexcept { return size_; }
 
  private:
-  void* raw_ = nullptr;
+  void release() noexcept {
+    if (data_) ::munmap(data_, bytes_);
+    data_ = nullptr;
+    size_ = bytes_ = 0;
+  }
+
   T* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t bytes_ = 0;
 };
 
 }  // namespace cascade

@@ -1,0 +1,158 @@
+// The margin engine inside cascade::Engine (docs/margin.md): positions and their PnL, fees,
+// open order notional, pre-trade risk, withdrawals, funding, mark prices and the maintenance
+// watch. The order book calls in at each lifecycle step; the margin engine never touches the
+// book (the engine cancels orders it names). Integers only, nothing allocated after init().
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cascade/account_table.hpp"
+#include "cascade/brackets.hpp"
+#include "cascade/engine.hpp"
+#include "cascade/event_output.hpp"
+#include "cascade/fixed_point.hpp"
+#include "cascade/order_pool.hpp"
+#include "cascade/positions.hpp"
+#include "cascade/types.hpp"
+#include "cascade/watch_heap.hpp"
+#include "cascade/wire.hpp"
+#include "cascade/zeroed_array.hpp"
+
+namespace cascade {
+
+// An order as the margin engine counts it: its side, quantity, the price its notional is
+// valued at and whether it is reduce-only.
+struct OrderTerms {
+  Side side;
+  Price price;  // limit price; a stop-market's trigger; a market order's effective limit
+  Qty qty;
+  bool reduce_only;
+};
+
+class MarginEngine {
+ public:
+  // Positions whose account could reach this notional at the book's highest price are
+  // refused (NotionalOverflow), so every money amount stays far inside 64 bits.
+  static constexpr fx::i128 kMaxNotional = fx::i128{1} << 62;
+  // Rounding slack of one position's equity and maintenance between two marks (micros).
+  static constexpr fx::i128 kWatchSlop = 16;
+
+  bool init(const EngineConfig& cfg, AccountTable* accounts, EventOutput* out) noexcept;
+
+  // --- instruments ---
+  // Tiers and mark_band of a definition (docs/margin.md); the book's checks come first.
+  static bool valid_definition(const wire::InstrumentDefinition& d) noexcept;
+  // A redefinition may not change the decimals while positions are open.
+  bool may_redefine(const wire::InstrumentDefinition& d) const noexcept;
+  bool define(const wire::InstrumentDefinition& d) noexcept;  // false: memory refused
+
+  // --- records ---
+  PosIdx find(AccountId a, InstrumentId i) const noexcept { return positions_.find(a, i); }
+  PosIdx ensure(AccountId a, InstrumentId i) noexcept;  // kNilPos when the table is full
+  void release_if_empty(PosIdx p) noexcept;
+  const Position& position(PosIdx p) const noexcept { return positions_[p]; }
+
+  // --- orders ---
+  static OrderTerms terms(const OrderNode& n) noexcept;
+  void add_order(PosIdx p, const OrderTerms& t) noexcept;
+  void remove_order(PosIdx p, const OrderTerms& t) noexcept;
+  // Pre-trade risk of a new order (old == nullptr) or of replacing `old` by `now`.
+  wire::RejectReason check_order(PosIdx p, const OrderTerms& now, const OrderTerms* old) const noexcept;
+  // True when the record's open reduce-only quantity no longer fits its position.
+  bool reduce_only_excess(PosIdx p) const noexcept;
+
+  // --- fills ---
+  // Fee of one side of a fill of value v (docs/margin.md, "Fees").
+  Money fee(InstrumentId i, fx::i128 v, bool maker) const noexcept;
+  // Applies a fill to both sides (fees, PnL, isolated margin) and emits their PositionUpdates.
+  void fill(InstrumentId i, PosIdx maker, PosIdx taker, Side aggressor, Price px, Qty q, fx::i128 v, Money maker_fee,
+            Money taker_fee) noexcept;
+
+  // --- transfers, settings, funding, index ---
+  wire::RejectReason check_withdrawal(AccountId a, Money amount) const noexcept;
+  void deposit(AccountId a, Money amount) noexcept;
+  void withdraw(AccountId a, Money amount) noexcept;
+  wire::RejectReason settings(const wire::AccountSettings& s) noexcept;
+  void funding(InstrumentId i, Rate rate) noexcept;
+  void set_index(InstrumentId i, Price p) noexcept;
+  void touch(AccountId a) noexcept;  // a MarginUpdate for it at the end of the event
+  void touch_mark(InstrumentId i) noexcept;
+
+  // --- end of the input event ---
+  // Marks of the instruments the event touched, from their book and last trade.
+  std::uint32_t touched_marks() const noexcept { return touched_count_; }
+  InstrumentId touched_mark(std::uint32_t k) const noexcept { return touched_[k]; }
+  void update_mark(InstrumentId i, Price bid, Price ask, Price last) noexcept;
+  void report_accounts() noexcept;  // MarginUpdates, ascending account
+  void publish_marks() noexcept;    // MarkPrice events, ascending instrument
+
+  // --- queries (not for the hot path) ---
+  MarkView mark_view(InstrumentId i) const noexcept;
+  AccountView account_view(AccountId a) const;
+  bool active(AccountId a) const noexcept;
+  MarginTotals totals() const noexcept;
+  InstrumentTotals instrument_totals(InstrumentId i) const noexcept;
+
+ private:
+  struct Inst {
+    bool defined = false;
+    Brackets brackets;
+    int m = 0;  // money exponent: a price unit times a quantity unit is 10^m micros
+    std::uint8_t price_decimals = 0, qty_decimals = 0;
+    Price min_price = 0, max_price = 0;
+    Rate maker_fee = 0, taker_fee = 0, mark_band = 0;
+    Price mark = 0, index = 0, last = 0;
+    Price published_mark = 0, published_index = 0;
+    bool touched = false;
+    ZeroedArray<PosIdx> holders;  // records with a position, any order; 1-based
+    std::uint32_t holder_count = 0;
+    WatchHeap lo;  // keyed by -watch_lo: pops when the mark falls below watch_lo
+    WatchHeap hi;  // keyed by watch_hi: pops when the mark rises above watch_hi
+    Qty open_interest = 0;
+    Money fees = 0, funding_paid = 0, funding_received = 0;
+  };
+
+  // Cross figures of one account at current marks; `order_p` / `order_w` replace one
+  // record's worst-case notional (pre-trade).
+  struct Summary {
+    fx::i128 equity = 0;  // C + cross unrealized PnL
+    fx::i128 imr = 0;
+    fx::i128 mm = 0;
+    fx::i128 notional = 0;  // sum of cross notionals (watch allotment)
+  };
+  Summary summarize(AccountId a) const noexcept;
+  fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
+  fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
+  fx::i128 notional(const Position& r, const Inst& in) const noexcept;
+  fx::i128 unrealized(const Position& r, const Inst& in) const noexcept;
+
+  void apply(PosIdx p, Inst& in, Qty dq, Price px, fx::i128 v, Money fee, Money& realized) noexcept;
+  void size_changed(PosIdx p, Inst& in, Qty before) noexcept;
+  void emit_position(const Position& r, Money realized) noexcept;
+
+  // Maintenance watch (docs/margin.md, "Maintenance watch").
+  Summary evaluate(AccountId a) noexcept;     // the cross unit and every isolated position
+  void evaluate_isolated(PosIdx p) noexcept;
+  void arm(PosIdx p, const Inst& in, fx::i128 allot) noexcept;
+  void disarm(PosIdx p, Inst& in) noexcept;
+  void set_below(std::uint8_t& flags, std::uint8_t bit, bool below) noexcept;
+
+  AccountTable* accounts_ = nullptr;
+  EventOutput* out_ = nullptr;
+  PositionTable positions_;
+  std::vector<Inst> inst_;
+  std::uint32_t max_positions_ = 0;
+
+  ZeroedArray<AccountId> dirty_;
+  std::uint32_t dirty_count_ = 0;
+  ZeroedArray<InstrumentId> touched_;
+  std::uint32_t touched_count_ = 0;
+  ZeroedArray<std::uint64_t> scratch_;  // funding order: (account << 32) | record
+
+  Money deposits_ = 0, withdrawals_ = 0, fees_ = 0, insurance_ = 0, socialized_ = 0;
+  Money funding_paid_ = 0, funding_received_ = 0;
+  std::uint32_t below_ = 0;
+};
+
+}  // namespace cascade

@@ -1,0 +1,680 @@
+// The margin engine: docs/margin.md in code. Every product is 128-bit (or wider through
+// fx::mul_div); every division names its rounding.
+#include "cascade/margin_engine.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "cascade/mark_price.hpp"
+
+namespace cascade {
+
+namespace {
+
+using fx::i128;
+
+constexpr Price kNoLo = std::numeric_limits<Price>::min();
+constexpr Price kNoHi = std::numeric_limits<Price>::max();
+
+constexpr i128 abs128(i128 v) noexcept { return v < 0 ? -v : v; }
+constexpr int sign_of(i128 v) noexcept { return (v > 0) - (v < 0); }
+constexpr Money money(i128 v) noexcept { return fx::saturate(v); }
+
+}  // namespace
+
+bool MarginEngine::init(const EngineConfig& cfg, AccountTable* accounts, EventOutput* out) noexcept {
+  accounts_ = accounts;
+  out_ = out;
+  max_positions_ = cfg.max_positions;
+  inst_ = std::vector<Inst>(cfg.max_instruments);
+  return positions_.init(cfg.max_positions) && dirty_.allocate(cfg.max_accounts) &&
+         touched_.allocate(cfg.max_instruments) && scratch_.allocate(std::size_t{cfg.max_positions} + 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// instruments
+
+bool MarginEngine::valid_definition(const wire::InstrumentDefinition& d) noexcept {
+  if (!Brackets::valid(d)) return false;
+  if (d.mark_band < 0 || d.mark_band > kRateOne) return false;
+  if (d.maker_fee < -kRateOne || d.maker_fee > kRateOne || d.taker_fee < -kRateOne || d.taker_fee > kRateOne)
+    return false;
+  return true;
+}
+
+bool MarginEngine::may_redefine(const wire::InstrumentDefinition& d) const noexcept {
+  const Inst& in = inst_[d.instrument];
+  if (!in.defined || in.holder_count == 0) return true;
+  return d.price_decimals == in.price_decimals && d.qty_decimals == in.qty_decimals;
+}
+
+bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
+  Inst& in = inst_[d.instrument];
+  if (!in.defined) {
+    if (!in.holders.allocate(std::size_t{max_positions_} + 1) ||
+        !in.lo.init(max_positions_, positions_.data(), &Position::heap_lo) ||
+        !in.hi.init(max_positions_, positions_.data(), &Position::heap_hi))
+      return false;
+  }
+  in.brackets.set(d);
+  in.m = fx::money_exponent(d.price_decimals, d.qty_decimals);
+  in.price_decimals = d.price_decimals;
+  in.qty_decimals = d.qty_decimals;
+  in.min_price = d.min_price;
+  in.max_price = d.max_price;
+  in.maker_fee = d.maker_fee;
+  in.taker_fee = d.taker_fee;
+  in.mark_band = d.mark_band;
+  const bool redefined = in.defined;
+  in.defined = true;
+  touch_mark(d.instrument);
+  // New brackets invalidate every watch range on the instrument: certify them again.
+  if (redefined)
+    for (std::uint32_t k = 1; k <= in.holder_count; ++k) {
+      const PosIdx p = in.holders[k];
+      if (positions_[p].flags & position_flags::kIsolated) evaluate_isolated(p); else evaluate(positions_[p].account);
+    }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// records
+
+PosIdx MarginEngine::ensure(AccountId a, InstrumentId i) noexcept {
+  PosIdx p = positions_.find(a, i);
+  if (p != kNilPos) return p;
+  Account& acc = (*accounts_)[a];
+  p = positions_.create(a, i, acc.positions);
+  if (p != kNilPos) {
+    Position& r = positions_[p];
+    r.watch_lo = kNoLo;
+    r.watch_hi = kNoHi;
+    if (acc.flags & account_flags::kIsolatedDefault) r.flags |= position_flags::kIsolated;
+  }
+  return p;
+}
+
+void MarginEngine::release_if_empty(PosIdx p) noexcept {
+  const Position& r = positions_[p];
+  if (r.size != 0 || r.orders != 0 || r.isolated != 0 || (r.flags & position_flags::kExplicitMode)) return;
+  positions_.release(p, (*accounts_)[r.account].positions);
+}
+
+// ---------------------------------------------------------------------------------------------
+// orders
+
+OrderTerms MarginEngine::terms(const OrderNode& n) noexcept {
+  return OrderTerms{n.side, n.type == OrderType::StopMarket ? n.trigger : n.price, n.qty,
+                    (n.flags & order_flags::kReduceOnly) != 0};
+}
+
+void MarginEngine::add_order(PosIdx p, const OrderTerms& t) noexcept {
+  Position& r = positions_[p];
+  ++r.orders;
+  if (t.reduce_only) {
+    r.reduce_only += t.side == Side::Sell ? t.qty : -t.qty;
+    return;
+  }
+  const Money v = money(fx::value(t.price, t.qty, inst_[r.instrument].m));
+  if (t.side == Side::Buy) {
+    r.open_buy += v;
+    r.open_buy_qty += t.qty;
+  } else {
+    r.open_sell += v;
+    r.open_sell_qty += t.qty;
+  }
+}
+
+void MarginEngine::remove_order(PosIdx p, const OrderTerms& t) noexcept {
+  Position& r = positions_[p];
+  --r.orders;
+  if (t.reduce_only) {
+    r.reduce_only -= t.side == Side::Sell ? t.qty : -t.qty;
+    return;
+  }
+  const Money v = money(fx::value(t.price, t.qty, inst_[r.instrument].m));
+  if (t.side == Side::Buy) {
+    r.open_buy -= v;
+    r.open_buy_qty -= t.qty;
+  } else {
+    r.open_sell -= v;
+    r.open_sell_qty -= t.qty;
+  }
+}
+
+bool MarginEngine::reduce_only_excess(PosIdx p) const noexcept {
+  const Position& r = positions_[p];
+  if (r.reduce_only == 0) return false;
+  return r.reduce_only > 0 ? r.size < r.reduce_only : r.size > r.reduce_only;
+}
+
+wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, const OrderTerms* old) const noexcept {
+  const Position& r = positions_[p];
+  const Inst& in = inst_[r.instrument];
+  const i128 size = abs128(r.size);
+  if (now.reduce_only) {
+    // Only against the position, and within what other reduce-only orders leave of it.
+    const Side closing = r.size > 0 ? Side::Sell : Side::Buy;
+    const i128 avail = size - abs128(r.reduce_only) + (old ? old->qty : 0);
+    if (r.size == 0 || now.side != closing || now.qty > avail) return wire::RejectReason::ReduceOnlyWouldIncrease;
+    return wire::RejectReason::None;
+  }
+  const bool buy = now.side == Side::Buy;
+  const bool same_side_old = old && !old->reduce_only && old->side == now.side;
+  const i128 side_qty = i128{buy ? r.open_buy_qty : r.open_sell_qty} + now.qty - (same_side_old ? old->qty : 0);
+  if (fx::value_up(in.max_price, size + side_qty, in.m) > kMaxNotional) return wire::RejectReason::NotionalOverflow;
+
+  i128 dbuy = 0, dsell = 0;
+  const i128 v = fx::value(now.price, now.qty, in.m);
+  (buy ? dbuy : dsell) += v;
+  if (old && !old->reduce_only) (old->side == Side::Buy ? dbuy : dsell) -= fx::value(old->price, old->qty, in.m);
+  const i128 w0 = worst_case(r, in, 0, 0);
+  const i128 w1 = worst_case(r, in, dbuy, dsell);
+  const i128 im0 = in.brackets.initial(w0), im1 = in.brackets.initial(w1);
+  if (in.brackets.margined() && w1 > in.brackets.max_notional() && w1 > w0) return wire::RejectReason::InsufficientMargin;
+  if (im1 <= im0) return wire::RejectReason::None;  // reduces exposure, or no requirement
+  const Summary s = summarize(r.account);
+  const i128 imr = s.imr - requirement(r, in, w0) + requirement(r, in, w1);
+  const i128 c = (*accounts_)[r.account].balance;
+  const i128 limit = (r.flags & position_flags::kIsolated) ? std::min(c, s.equity) : s.equity;
+  return imr <= limit ? wire::RejectReason::None : wire::RejectReason::InsufficientMargin;
+}
+
+// ---------------------------------------------------------------------------------------------
+// requirements
+
+i128 MarginEngine::notional(const Position& r, const Inst& in) const noexcept {
+  return r.size == 0 ? 0 : fx::value_up(in.mark, abs128(r.size), in.m);
+}
+
+i128 MarginEngine::unrealized(const Position& r, const Inst& in) const noexcept {
+  if (r.size > 0) return fx::value(in.mark, r.size, in.m) - r.entry;
+  if (r.size < 0) return -fx::value_up(in.mark, -i128{r.size}, in.m) - r.entry;
+  return 0;
+}
+
+i128 MarginEngine::worst_case(const Position& r, const Inst& in, i128 dbuy, i128 dsell) const noexcept {
+  const i128 ps = sign_of(r.size) * notional(r, in);
+  const i128 up = ps + r.open_buy + dbuy;
+  const i128 down = ps - r.open_sell - dsell;
+  return std::max(abs128(up), abs128(down));
+}
+
+i128 MarginEngine::requirement(const Position& r, const Inst& in, i128 w) const noexcept {
+  const i128 im = in.brackets.initial(w);
+  if (!(r.flags & position_flags::kIsolated)) return im;
+  return im > r.isolated ? im - r.isolated : 0;
+}
+
+MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
+  const Account& acc = (*accounts_)[a];
+  Summary s;
+  s.equity = acc.balance;
+  for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    const Inst& in = inst_[r.instrument];
+    s.imr += requirement(r, in, worst_case(r, in, 0, 0));
+    if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
+    const i128 n = notional(r, in);
+    s.equity += unrealized(r, in);
+    s.mm += in.brackets.maintenance(n);
+    s.notional += n;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// fills
+
+Money MarginEngine::fee(InstrumentId i, i128 v, bool maker) const noexcept {
+  const i128 rate = maker ? inst_[i].maker_fee : inst_[i].taker_fee;
+  // Charges round up, rebates round down: both against the account.
+  if (rate >= 0) return money(fx::mul_div_ceil(v, rate, kRateOne));
+  return money(-fx::mul_div_floor(v, -rate, kRateOne));
+}
+
+void MarginEngine::fill(InstrumentId i, PosIdx maker, PosIdx taker, Side aggressor, Price px, Qty q, i128 v,
+                        Money maker_fee, Money taker_fee) noexcept {
+  Inst& in = inst_[i];
+  const Qty dq = aggressor == Side::Buy ? q : -q;
+  Money realized = 0;
+  apply(maker, in, -dq, px, v, maker_fee, realized);
+  emit_position(positions_[maker], realized);
+  apply(taker, in, dq, px, v, taker_fee, realized);
+  emit_position(positions_[taker], realized);
+  fees_ += maker_fee + taker_fee;
+  in.fees += maker_fee + taker_fee;
+}
+
+void MarginEngine::apply(PosIdx p, Inst& in, Qty dq, Price px, i128 v, Money fee, Money& realized) noexcept {
+  Position& r = positions_[p];
+  Account& acc = (*accounts_)[r.account];
+  const bool iso = r.flags & position_flags::kIsolated;
+  const Qty before = r.size;
+  const int dir = dq > 0 ? 1 : -1;
+  const i128 adq = abs128(dq);
+  i128 opened = 0;  // value of the part that opens or increases the position
+  realized = 0;
+  if (before == 0 || (before > 0) == (dq > 0)) {
+    r.size += dq;
+    r.entry = money(r.entry + dir * v);
+    opened = v;
+  } else {
+    const i128 s = abs128(before);
+    const i128 c = std::min(adq, s);
+    const i128 removed = c == s ? i128{r.entry} : fx::trunc_div(i128{r.entry} * c, s);
+    const i128 vc = c < adq ? fx::value(px, c, in.m) : v;
+    const i128 pnl = -dir * vc - removed;
+    realized = money(pnl);
+    acc.balance = money(acc.balance + pnl);
+    r.entry = money(r.entry - removed);
+    if (iso) {
+      const i128 share = c == s ? i128{r.isolated} : fx::trunc_div(i128{r.isolated} * c, s);
+      r.isolated = money(r.isolated - share);
+      acc.balance = money(acc.balance + share);
+    }
+    r.size = static_cast<Qty>(before + dir * c);
+    if (c < adq) {
+      r.size = static_cast<Qty>(r.size + dir * (adq - c));
+      r.entry = money(r.entry + dir * (v - vc));
+      opened = v - vc;
+    }
+  }
+  if (iso && opened > 0) {
+    // The initial margin of the increase, at the fill price, moves into the position.
+    const i128 moved = in.brackets.initial_part(opened, fx::value_up(px, abs128(r.size), in.m));
+    acc.balance = money(acc.balance - moved);
+    r.isolated = money(r.isolated + moved);
+  }
+  acc.balance -= fee;
+  size_changed(p, in, before);
+  touch(r.account);
+}
+
+void MarginEngine::size_changed(PosIdx p, Inst& in, Qty before) noexcept {
+  Position& r = positions_[p];
+  const Qty after = r.size;
+  in.open_interest += std::max<Qty>(after, 0) - std::max<Qty>(before, 0);
+  if (before == 0 && after != 0) {
+    in.holders[++in.holder_count] = p;
+    r.holder = in.holder_count;
+  } else if (before != 0 && after == 0) {
+    const PosIdx last = in.holders[in.holder_count--];
+    in.holders[r.holder] = last;
+    positions_[last].holder = r.holder;
+    r.holder = 0;
+    disarm(p, in);
+    set_below(r.flags, position_flags::kBelow, false);
+  }
+}
+
+void MarginEngine::emit_position(const Position& r, Money realized) noexcept {
+  auto m = out_->make<wire::PositionUpdate>();
+  m.account = r.account;
+  m.instrument = r.instrument;
+  m.size = r.size;
+  m.entry_value = r.entry;
+  m.realized_pnl = realized;
+  out_->emit(m);
+}
+
+// ---------------------------------------------------------------------------------------------
+// transfers, settings, funding, index
+
+wire::RejectReason MarginEngine::check_withdrawal(AccountId a, Money amount) const noexcept {
+  const Summary s = summarize(a);
+  const i128 free = std::min<i128>((*accounts_)[a].balance, s.equity) - s.imr;
+  return amount <= free ? wire::RejectReason::None : wire::RejectReason::InsufficientFunds;
+}
+
+void MarginEngine::deposit(AccountId a, Money amount) noexcept {
+  (*accounts_)[a].balance += amount;
+  deposits_ += amount;
+  touch(a);
+}
+
+void MarginEngine::withdraw(AccountId a, Money amount) noexcept {
+  (*accounts_)[a].balance -= amount;
+  withdrawals_ += amount;
+  touch(a);
+}
+
+wire::RejectReason MarginEngine::settings(const wire::AccountSettings& s) noexcept {
+  Account& acc = (*accounts_)[s.account];
+  const bool iso = s.margin_mode == wire::MarginMode::Isolated;
+  // A mode may change only where the account has neither a position nor orders.
+  const auto busy = [&](const Position& r) { return r.size != 0 || r.orders != 0; };
+  if (s.instrument == kAllInstruments) {
+    const bool was = acc.flags & account_flags::kIsolatedDefault;
+    for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
+      const Position& r = positions_[p];
+      if (iso != was && !(r.flags & position_flags::kExplicitMode) && busy(r)) return wire::RejectReason::InvalidSettings;
+    }
+    for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
+      Position& r = positions_[p];
+      if (r.flags & position_flags::kExplicitMode) continue;
+      r.flags = static_cast<std::uint8_t>(iso ? r.flags | position_flags::kIsolated : r.flags & ~position_flags::kIsolated);
+    }
+    acc.flags = static_cast<std::uint8_t>(iso ? acc.flags | account_flags::kIsolatedDefault
+                                              : acc.flags & ~account_flags::kIsolatedDefault);
+  } else {
+    PosIdx p = positions_.find(s.account, s.instrument);
+    const bool was = p != kNilPos ? (positions_[p].flags & position_flags::kIsolated) != 0
+                                  : (acc.flags & account_flags::kIsolatedDefault) != 0;
+    if (p != kNilPos && iso != was && busy(positions_[p])) return wire::RejectReason::InvalidSettings;
+    if (p == kNilPos) p = ensure(s.account, s.instrument);
+    if (p == kNilPos) return wire::RejectReason::AccountCapacity;
+    Position& r = positions_[p];
+    r.flags = static_cast<std::uint8_t>((iso ? r.flags | position_flags::kIsolated : r.flags & ~position_flags::kIsolated) |
+                                        position_flags::kExplicitMode);
+  }
+  acc.flags = static_cast<std::uint8_t>(s.role == wire::AccountRole::Backstop ? acc.flags | account_flags::kBackstop
+                                                                               : acc.flags & ~account_flags::kBackstop);
+  return wire::RejectReason::None;
+}
+
+void MarginEngine::funding(InstrumentId i, Rate rate) noexcept {
+  Inst& in = inst_[i];
+  const std::uint32_t n = in.holder_count;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const PosIdx p = in.holders[k + 1];
+    scratch_[k] = (std::uint64_t{positions_[p].account} << 32) | p;
+  }
+  std::sort(scratch_.data(), scratch_.data() + n);
+  const i128 f = abs128(rate);
+  i128 net = 0;  // sum of what accounts received
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const auto p = static_cast<PosIdx>(scratch_[k] & 0xFFFFFFFFu);
+    const Position& r = positions_[p];
+    // Positive rate: longs pay. The payer's share rounds up, the receiver's down.
+    const bool pays = rate != 0 && (r.size > 0) == (rate > 0);
+    const i128 amount = fx::value_times_rate(in.mark, abs128(r.size), in.m, f, pays);
+    const Money signed_amount = money(pays ? -amount : amount);
+    Account& acc = (*accounts_)[r.account];
+    acc.balance += signed_amount;
+    net += signed_amount;
+    if (pays) {
+      funding_paid_ -= signed_amount;
+      in.funding_paid -= signed_amount;
+    } else {
+      funding_received_ += signed_amount;
+      in.funding_received += signed_amount;
+    }
+    auto m = out_->make<wire::FundingPayment>();
+    m.account = r.account;
+    m.instrument = i;
+    m.position = r.size;
+    m.rate = rate;
+    m.amount = signed_amount;
+    out_->emit(m);
+    touch(r.account);
+  }
+  if (net != 0) {
+    insurance_ -= money(net);
+    auto m = out_->make<wire::InsuranceFund>();
+    m.instrument = i;
+    m.reason = wire::InsuranceReason::FundingRemainder;
+    m.delta = money(-net);
+    m.balance = insurance_;
+    out_->emit(m);
+  }
+}
+
+void MarginEngine::set_index(InstrumentId i, Price p) noexcept {
+  inst_[i].index = p;
+  touch_mark(i);
+}
+
+void MarginEngine::touch(AccountId a) noexcept {
+  Account& acc = (*accounts_)[a];
+  if (acc.flags & account_flags::kDirty) return;
+  acc.flags |= account_flags::kDirty;
+  dirty_[dirty_count_++] = a;
+}
+
+void MarginEngine::touch_mark(InstrumentId i) noexcept {
+  Inst& in = inst_[i];
+  if (in.touched) return;
+  in.touched = true;
+  touched_[touched_count_++] = i;
+}
+
+// ---------------------------------------------------------------------------------------------
+// end of the event
+
+void MarginEngine::update_mark(InstrumentId i, Price bid, Price ask, Price last) noexcept {
+  Inst& in = inst_[i];
+  in.last = last;
+  const Price mark = mark_price(MarkInputs{in.index, bid, ask, last, in.mark_band, in.min_price, in.max_price});
+  if (mark == in.mark) return;
+  in.mark = mark;
+  // Only positions whose certified range the mark left are looked at again.
+  const auto unit = [&](PosIdx p) {
+    if (positions_[p].flags & position_flags::kIsolated) evaluate_isolated(p); else evaluate(positions_[p].account);
+  };
+  while (!in.lo.empty() && in.lo.top().key < -static_cast<i128>(mark)) unit(in.lo.top().pos);
+  while (!in.hi.empty() && in.hi.top().key < mark) unit(in.hi.top().pos);
+}
+
+void MarginEngine::report_accounts() noexcept {
+  std::sort(dirty_.data(), dirty_.data() + dirty_count_);
+  for (std::uint32_t k = 0; k < dirty_count_; ++k) {
+    const AccountId a = dirty_[k];
+    Account& acc = (*accounts_)[a];
+    acc.flags &= static_cast<std::uint8_t>(~account_flags::kDirty);
+    const Summary s = evaluate(a);
+    auto m = out_->make<wire::MarginUpdate>();
+    m.account = a;
+    m.collateral = acc.balance;
+    m.equity = money(s.equity);
+    m.initial_margin = money(s.imr);
+    m.maintenance_margin = money(s.mm);
+    out_->emit(m);
+    for (PosIdx p = acc.positions; p != kNilPos;) {
+      const PosIdx next = positions_[p].acct_next;
+      release_if_empty(p);
+      p = next;
+    }
+  }
+  dirty_count_ = 0;
+}
+
+void MarginEngine::publish_marks() noexcept {
+  std::sort(touched_.data(), touched_.data() + touched_count_);
+  for (std::uint32_t k = 0; k < touched_count_; ++k) {
+    const InstrumentId i = touched_[k];
+    Inst& in = inst_[i];
+    in.touched = false;
+    if (in.mark == in.published_mark && in.index == in.published_index) continue;
+    in.published_mark = in.mark;
+    in.published_index = in.index;
+    auto m = out_->make<wire::MarkPrice>();
+    m.instrument = i;
+    m.mark = in.mark;
+    m.index = in.index;
+    m.last = in.last;
+    out_->emit(m);
+  }
+  touched_count_ = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// maintenance watch
+
+MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
+  Account& acc = (*accounts_)[a];
+  const Summary s = summarize(a);
+  set_below(acc.flags, account_flags::kBelow, s.equity < s.mm);
+  const i128 slack = s.equity - s.mm;
+  std::uint32_t cross = 0;
+  for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next)
+    if (positions_[p].size != 0 && !(positions_[p].flags & position_flags::kIsolated)) ++cross;
+  for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    if (r.size == 0) continue;
+    if (r.flags & position_flags::kIsolated) {
+      evaluate_isolated(p);
+      continue;
+    }
+    // Each cross position may lose its share of the slack, in proportion to its notional.
+    const Inst& in = inst_[r.instrument];
+    i128 allot = -1;
+    if (slack >= 0)
+      allot = s.notional > 0 ? fx::mul_div_floor(slack, notional(r, in), s.notional) : slack / cross;
+    arm(p, in, allot);
+  }
+  return s;
+}
+
+void MarginEngine::evaluate_isolated(PosIdx p) noexcept {
+  Position& r = positions_[p];
+  const Inst& in = inst_[r.instrument];
+  const i128 slack = r.isolated + unrealized(r, in) - in.brackets.maintenance(notional(r, in));
+  set_below(r.flags, position_flags::kBelow, slack < 0);
+  arm(p, in, slack < 0 ? -1 : slack);
+}
+
+namespace {
+// The mark range around `mark` over which a position of `size` loses at most `allot`:
+// equity and maintenance move by at most |size| * 10^m * (1 + max_mmr) per price unit
+// against the position, plus kWatchSlop of rounding either way.
+void watch_range(Price mark, Qty size, int m, Rate max_mmr, Price min_price, Price max_price, i128 allot,
+                 i128 slop, Price& lo, Price& hi) {
+  if (allot < slop) {
+    lo = hi = mark;  // any move at all
+    return;
+  }
+  const i128 a = allot - slop;
+  const i128 s = abs128(size);
+  const i128 per = i128{kRateOne} + max_mmr;
+  const i128 d = m >= 0 ? fx::mul_div_floor(a, kRateOne, s * per * fx::pow10(m))
+                        : fx::mul_div_floor(a * kRateOne, fx::pow10(-m), s * per);
+  lo = kNoLo;
+  hi = kNoHi;
+  if (size > 0) {
+    const i128 l = i128{mark} - d;
+    if (l > min_price) lo = static_cast<Price>(l);  // the mark never goes below min_price
+  } else {
+    const i128 h = i128{mark} + d;
+    if (h < max_price) hi = static_cast<Price>(h);
+  }
+}
+}  // namespace
+
+void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
+  Position& r = positions_[p];
+  Price valid_lo, valid_hi;
+  watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot, kWatchSlop, valid_lo,
+              valid_hi);
+  // Keep a range that is still certified and holds the mark: no heap work on most events.
+  if ((r.flags & position_flags::kArmed) && r.watch_lo >= valid_lo && r.watch_hi <= valid_hi &&
+      r.watch_lo <= in.mark && in.mark <= r.watch_hi)
+    return;
+  // Arm with half the allotment, so later small losses (fees, a little price) keep it valid.
+  Price lo, hi;
+  watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot < 0 ? allot : allot / 2,
+              kWatchSlop, lo, hi);
+  r.watch_lo = lo;
+  r.watch_hi = hi;
+  r.flags |= position_flags::kArmed;
+  Inst& mi = inst_[r.instrument];
+  if (lo != kNoLo) mi.lo.set(p, -lo); else mi.lo.erase(p);
+  if (hi != kNoHi) mi.hi.set(p, hi); else mi.hi.erase(p);
+}
+
+void MarginEngine::disarm(PosIdx p, Inst& in) noexcept {
+  Position& r = positions_[p];
+  in.lo.erase(p);
+  in.hi.erase(p);
+  r.watch_lo = kNoLo;
+  r.watch_hi = kNoHi;
+  r.flags &= static_cast<std::uint8_t>(~position_flags::kArmed);
+}
+
+void MarginEngine::set_below(std::uint8_t& flags, std::uint8_t bit, bool below) noexcept {
+  if (((flags & bit) != 0) == below) return;
+  if (below) {
+    flags |= bit;
+    ++below_;
+  } else {
+    flags &= static_cast<std::uint8_t>(~bit);
+    --below_;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// queries
+
+MarkView MarginEngine::mark_view(InstrumentId i) const noexcept {
+  const Inst& in = inst_[i];
+  return MarkView{in.mark, in.index, in.last};
+}
+
+bool MarginEngine::active(AccountId a) const noexcept {
+  const Account& acc = (*accounts_)[a];
+  return acc.balance != 0 || acc.positions != kNilPos;
+}
+
+AccountView MarginEngine::account_view(AccountId a) const {
+  const Account& acc = (*accounts_)[a];
+  const Summary s = summarize(a);
+  AccountView v;
+  v.collateral = acc.balance;
+  v.equity = money(s.equity);
+  v.initial_margin = money(s.imr);
+  v.maintenance_margin = money(s.mm);
+  v.below_maintenance = acc.flags & account_flags::kBelow;
+  v.isolated_default = acc.flags & account_flags::kIsolatedDefault;
+  v.backstop = acc.flags & account_flags::kBackstop;
+  for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    const Inst& in = inst_[r.instrument];
+    PositionView pv;
+    pv.instrument = r.instrument;
+    pv.size = r.size;
+    pv.entry_value = r.entry;
+    pv.isolated = r.flags & position_flags::kIsolated;
+    pv.isolated_margin = r.isolated;
+    const i128 n = notional(r, in);
+    pv.notional = money(n);
+    pv.unrealized_pnl = money(unrealized(r, in));
+    pv.initial_margin = money(in.brackets.initial(worst_case(r, in, 0, 0)));
+    pv.maintenance_margin = money(in.brackets.maintenance(n));
+    pv.open_buy = r.open_buy;
+    pv.open_sell = r.open_sell;
+    pv.reduce_only = r.reduce_only;
+    pv.orders = r.orders;
+    pv.below_maintenance = r.flags & position_flags::kBelow;
+    v.positions.push_back(pv);
+  }
+  std::sort(v.positions.begin(), v.positions.end(),
+            [](const PositionView& x, const PositionView& y) { return x.instrument < y.instrument; });
+  return v;
+}
+
+MarginTotals MarginEngine::totals() const noexcept {
+  MarginTotals t;
+  t.deposits = deposits_;
+  t.withdrawals = withdrawals_;
+  t.fees_collected = fees_;
+  t.insurance_fund = insurance_;
+  t.socialized_losses = socialized_;
+  t.funding_paid = funding_paid_;
+  t.funding_received = funding_received_;
+  t.below_maintenance = below_;
+  t.position_records = positions_.used();
+  return t;
+}
+
+InstrumentTotals MarginEngine::instrument_totals(InstrumentId i) const noexcept {
+  const Inst& in = inst_[i];
+  InstrumentTotals t;
+  t.open_interest = in.open_interest;
+  t.holders = in.holder_count;
+  t.fees = in.fees;
+  t.funding_paid = in.funding_paid;
+  t.funding_received = in.funding_received;
+  return t;
+}
+
+}  // namespace cascade

@@ -1,0 +1,713 @@
+// The margin engine against docs/margin.md, with hand-computed expected values: the integer
+// helpers, every bracket boundary, the mark price, fills (open, increase, reduce, close, flip),
+// fees with rebates and rounding, pre-trade risk, reduce-only, withdrawals, funding, isolated
+// margin and the maintenance watch. Each worked example of docs/margin.md is a test here.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "cascade/brackets.hpp"
+#include "cascade/engine.hpp"
+#include "cascade/event_buffer.hpp"
+#include "cascade/event_reader.hpp"
+#include "cascade/fixed_point.hpp"
+#include "cascade/mark_price.hpp"
+#include "support/events.hpp"
+
+namespace {
+
+using namespace cascade;
+namespace t = cascade::testing;
+using wire::MsgType;
+using wire::RejectReason;
+using Lines = std::vector<std::string>;
+using fx::i128;
+
+std::string s(std::int64_t v) { return std::to_string(v); }
+
+// ---------------------------------------------------------------------------------------------
+// Integer helpers
+
+TEST(FixedPoint, FloorCeilAndTruncDivisionForEverySign) {
+  EXPECT_EQ(fx::floor_div(7, 2), 3);
+  EXPECT_EQ(fx::floor_div(-7, 2), -4);
+  EXPECT_EQ(fx::floor_div(7, -2), -4);
+  EXPECT_EQ(fx::floor_div(-7, -2), 3);
+  EXPECT_EQ(fx::ceil_div(7, 2), 4);
+  EXPECT_EQ(fx::ceil_div(-7, 2), -3);
+  EXPECT_EQ(fx::ceil_div(7, -2), -3);
+  EXPECT_EQ(fx::ceil_div(-7, -2), 4);
+  EXPECT_EQ(fx::trunc_div(-7, 2), -3);
+  EXPECT_EQ(fx::floor_div(6, 2), 3);
+  EXPECT_EQ(fx::ceil_div(-6, 2), -3);
+}
+
+// docs/margin.md, "Units": BTC-PERP (pd 1, qd 3, m = 2), 0.250 BTC at 101,500.5 USD.
+TEST(FixedPoint, ValueWithNonNegativeExponentIsExact) {
+  EXPECT_EQ(fx::money_exponent(1, 3), 2);
+  EXPECT_EQ(fx::value(1'015'005, 250, 2), 25'375'125'000);
+  EXPECT_EQ(fx::value_up(1'015'005, 250, 2), 25'375'125'000);
+  EXPECT_EQ(fx::value(7, 3, 6), 21'000'000);  // pd 0, qd 0: one unit is one quote
+}
+
+TEST(FixedPoint, ValueWithNegativeExponentRoundsAsAsked) {
+  // pd 3, qd 4: m = -1. 3400.125 x 0.0007 = 2.3800875 quote.
+  EXPECT_EQ(fx::money_exponent(3, 4), -1);
+  EXPECT_EQ(fx::value(3'400'125, 7, -1), 2'380'087);
+  EXPECT_EQ(fx::value_up(3'400'125, 7, -1), 2'380'088);
+  EXPECT_EQ(fx::value(10, 5, -1), 5);  // exact: both roundings agree
+  EXPECT_EQ(fx::value_up(10, 5, -1), 5);
+  EXPECT_EQ(fx::value(1, 1, -30), 0);
+  EXPECT_EQ(fx::value_up(1, 1, -30), 1);
+}
+
+TEST(FixedPoint, MulDivBeyond128Bits) {
+  const i128 big = i128{1} << 100;
+  // (2^100 * 2^60) / 2^90 = 2^70: the product needs 161 bits.
+  EXPECT_EQ(fx::mul_div_floor(big, i128{1} << 60, i128{1} << 90), i128{1} << 70);
+  // (2^100 * 3) / 7 rounds down and up.
+  const i128 exact_floor = (big / 7) * 3 + ((big % 7) * 3) / 7;
+  EXPECT_EQ(fx::mul_div_floor(big, 3, 7), exact_floor);
+  EXPECT_EQ(fx::mul_div_ceil(big, 3, 7), exact_floor + 1);
+  // Wide path: (2^120 + 1) * 10^12 / 10^12 is exact.
+  const i128 x = (i128{1} << 120) + 1;
+  EXPECT_EQ(fx::mul_div_floor(x, fx::pow10(12), fx::pow10(12)), x);
+  EXPECT_EQ(fx::mul_div_ceil(x, fx::pow10(12), fx::pow10(12)), x);
+  // A quotient that cannot fit saturates.
+  EXPECT_EQ(fx::mul_div_floor(i128{1} << 120, i128{1} << 120, 1), fx::kI128Max);
+  EXPECT_EQ(fx::saturate(fx::kI128Max), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(fx::saturate(-fx::kI128Max), std::numeric_limits<std::int64_t>::min());
+}
+
+TEST(FixedPoint, ValueTimesRateRoundsOnceAtTheEnd) {
+  // docs/margin.md, "Funding": 3400.125 x 0.0007 ETH at 1% = 0.023800875 quote.
+  EXPECT_EQ(fx::value_times_rate(3'400'125, 7, -1, 1'000'000, true), 23'801);
+  EXPECT_EQ(fx::value_times_rate(3'400'125, 7, -1, 1'000'000, false), 23'800);
+  // m >= 0: 0.5 BTC at 100,000 at 0.01% = 5 USD exactly.
+  EXPECT_EQ(fx::value_times_rate(1'000'000, 500, 2, 10'000, true), 5'000'000);
+  EXPECT_EQ(fx::value_times_rate(1'000'000, 500, 2, 10'000, false), 5'000'000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Brackets
+
+// Three tiers, Binance-style: 1%/0.5% to 100k USD, 2%/1% to 1M, 5%/2.5% to 5M.
+wire::InstrumentDefinition btc(InstrumentId id = 0) {
+  auto d = t::instrument(0, 0, id, 1, 1, 500'000, 1'500'000, 100'000);
+  std::memcpy(d.symbol, "BTC-PERP", 8);
+  d.price_decimals = 1;
+  d.qty_decimals = 3;
+  d.maker_fee = -10'000;  // -0.01%
+  d.taker_fee = 50'000;   // 0.05%
+  d.mark_band = 1'000'000;  // 1%
+  d.tier_count = 3;
+  d.tiers[0] = {100'000'000'000, 1'000'000, 500'000, 0};
+  d.tiers[1] = {1'000'000'000'000, 2'000'000, 1'000'000, 500'000'000};
+  d.tiers[2] = {5'000'000'000'000, 5'000'000, 2'500'000, 15'500'000'000};
+  return d;
+}
+
+TEST(Brackets, EveryBoundaryAndOneUnitAbove) {
+  Brackets b;
+  const auto d = btc();
+  ASSERT_TRUE(Brackets::valid(d));
+  b.set(d);
+  // Exactly at max_notional: that tier. One micro above: the next.
+  EXPECT_EQ(b.bracket(100'000'000'000), 0);
+  EXPECT_EQ(b.bracket(100'000'000'001), 1);
+  EXPECT_EQ(b.bracket(1'000'000'000'000), 1);
+  EXPECT_EQ(b.bracket(1'000'000'000'001), 2);
+  EXPECT_EQ(b.bracket(5'000'000'000'000), 2);
+  EXPECT_EQ(b.bracket(5'000'000'000'001), 2);  // above the last tier the last applies
+  EXPECT_EQ(b.max_notional(), 5'000'000'000'000);
+  EXPECT_EQ(b.max_mmr(), 2'500'000);
+  // IM = ceil(N * imr / 1e8).
+  EXPECT_EQ(b.initial(100'000'000'000), 1'000'000'000);
+  EXPECT_EQ(b.initial(100'000'000'001), 2'000'000'001);  // ceil(2'000'000'000.02)
+  EXPECT_EQ(b.initial(1'000'000'000'000), 20'000'000'000);
+  EXPECT_EQ(b.initial(1'000'000'000'001), 50'000'000'001);
+  EXPECT_EQ(b.initial(5'000'000'000'000), 250'000'000'000);
+  EXPECT_EQ(b.initial(0), 0);
+  EXPECT_EQ(b.initial(1), 1);  // ceil(0.01)
+  // MM = max(0, ceil(N * mmr / 1e8) - maint_amount): continuous at each boundary.
+  EXPECT_EQ(b.maintenance(100'000'000'000), 500'000'000);
+  EXPECT_EQ(b.maintenance(100'000'000'001), 500'000'001);   // ceil(1e9 + 0.01) - 5e8
+  EXPECT_EQ(b.maintenance(1'000'000'000'000), 9'500'000'000);
+  EXPECT_EQ(b.maintenance(1'000'000'000'001), 9'500'000'001);  // ceil(2.5e10 + 0.025) - 1.55e10
+  EXPECT_EQ(b.maintenance(5'000'000'000'000), 109'500'000'000);
+  EXPECT_EQ(b.maintenance(1), 1);
+  // The share of a part at the rate of the whole position's bracket.
+  EXPECT_EQ(b.initial_part(50'000'000'000, 150'000'000'000), 1'000'000'000);
+}
+
+TEST(Brackets, NoTiersMeansNoRequirement) {
+  Brackets b;
+  b.set(t::instrument(0, 0, 0, 1, 1, 1, 100, 10));
+  EXPECT_FALSE(b.margined());
+  EXPECT_EQ(b.initial(1'000'000'000'000), 0);
+  EXPECT_EQ(b.maintenance(1'000'000'000'000), 0);
+  EXPECT_EQ(b.max_notional(), fx::kI128Max);
+}
+
+TEST(Brackets, ValidationRules) {
+  using D = wire::InstrumentDefinition;
+  const auto with = [](auto f) {
+    D d = btc();
+    f(d);
+    return Brackets::valid(d);
+  };
+  EXPECT_TRUE(with([](D&) {}));
+  EXPECT_TRUE(with([](D& d) { d.tier_count = 0, d.tiers[0] = d.tiers[1] = d.tiers[2] = {}; }));
+  EXPECT_FALSE(with([](D& d) { d.tier_count = 2; }));                       // a used entry past the count
+  EXPECT_FALSE(with([](D& d) { d.tiers[0].max_notional = 0; }));
+  EXPECT_FALSE(with([](D& d) { d.tiers[1].max_notional = 100'000'000'000; }));  // not increasing
+  EXPECT_FALSE(with([](D& d) { d.tiers[0].mmr = 0; }));
+  EXPECT_FALSE(with([](D& d) { d.tiers[0].mmr = 1'000'001; }));              // mmr > imr
+  EXPECT_FALSE(with([](D& d) { d.tiers[2].imr = 100'000'001; }));            // imr > 1
+  EXPECT_FALSE(with([](D& d) { d.tiers[1].imr = 900'000; }));               // imr decreasing
+  EXPECT_FALSE(with([](D& d) { d.tiers[0].maint_amount = 1; }));
+  EXPECT_FALSE(with([](D& d) { d.tiers[1].maint_amount = 500'000'001; }));  // MM would jump
+  EXPECT_FALSE(with([](D& d) { d.tiers[2].maint_amount = 15'499'999'999; }));
+  EXPECT_FALSE(with([](D& d) { d.tier_count = 9; }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mark price
+
+TEST(MarkPrice, MedianOfIndexAndBookClampedByTheBand) {
+  MarkInputs in{1'000'000, 999'000, 1'001'000, 0, 1'000'000, 1, 2'000'000};
+  EXPECT_EQ(mark_price(in), 1'000'000);  // index between bid and ask
+  in.bid = 1'002'000, in.ask = 1'004'000;
+  EXPECT_EQ(mark_price(in), 1'002'000);  // book above the index: the bid is the median
+  in.bid = 1'020'000, in.ask = 1'030'000;
+  EXPECT_EQ(mark_price(in), 1'010'000);  // thin book far above: clamped at index + 1%
+  in.bid = 970'000, in.ask = 980'000;
+  EXPECT_EQ(mark_price(in), 990'000);    // and at index - 1%
+  in.band = 0;
+  EXPECT_EQ(mark_price(in), 980'000);    // no band: the median
+  in.ask = 0;
+  EXPECT_EQ(mark_price(in), 1'000'000);  // one side only: the index
+  in.band = 333;  // d = floor(1e6 * 333 / 1e8) = 3
+  in.bid = 990'000, in.ask = 995'000;
+  EXPECT_EQ(mark_price(in), 999'997);
+}
+
+TEST(MarkPrice, WithoutAnIndexTheLastTradeElseNone) {
+  MarkInputs in{0, 999'000, 1'001'000, 0, 1'000'000, 1, 2'000'000};
+  EXPECT_EQ(mark_price(in), 0);
+  in.last = 1'000'500;
+  EXPECT_EQ(mark_price(in), 1'000'500);
+}
+
+TEST(MarkPrice, StaysInsideTheBooksRange) {
+  MarkInputs in{5'000'000, 0, 0, 0, 0, 100, 2'000'000};
+  EXPECT_EQ(mark_price(in), 2'000'000);
+  in.index = 50;
+  EXPECT_EQ(mark_price(in), 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine
+
+const char* reject_name(RejectReason r) {
+  switch (r) {
+    case RejectReason::InsufficientMargin: return "insufficient_margin";
+    case RejectReason::InsufficientFunds: return "insufficient_funds";
+    case RejectReason::ReduceOnlyWouldIncrease: return "reduce_only_would_increase";
+    case RejectReason::NotionalOverflow: return "notional_overflow";
+    case RejectReason::InvalidSettings: return "invalid_settings";
+    case RejectReason::InvalidInstrument: return "invalid_instrument";
+    default: return "other";
+  }
+}
+
+std::string render(const EventView& ev) {
+  switch (ev.type()) {
+    case MsgType::OrderAccepted: return "accepted " + s(static_cast<std::int64_t>(ev.as<wire::OrderAccepted>().order_id));
+    case MsgType::Rejected: {
+      const auto& m = ev.as<wire::Rejected>();
+      return "rejected " + s(static_cast<std::int64_t>(m.id)) + " " + reject_name(m.reason);
+    }
+    case MsgType::OrderCancelled: {
+      const auto& m = ev.as<wire::OrderCancelled>();
+      return "cancelled " + s(static_cast<std::int64_t>(m.order_id)) + " qty=" + s(m.cancelled_qty) +
+             (m.reason == wire::CancelReason::ReduceOnly ? " reduce_only" : " other");
+    }
+    case MsgType::Fill: {
+      const auto& m = ev.as<wire::Fill>();
+      return "fill " + s(m.maker_account) + "<-" + s(m.taker_account) + " " + s(m.qty) + "@" + s(m.price) +
+             " fees=" + s(m.maker_fee) + "/" + s(m.taker_fee);
+    }
+    case MsgType::PositionUpdate: {
+      const auto& m = ev.as<wire::PositionUpdate>();
+      return "position " + s(m.account) + " size=" + s(m.size) + " entry=" + s(m.entry_value) +
+             " pnl=" + s(m.realized_pnl);
+    }
+    case MsgType::MarginUpdate: {
+      const auto& m = ev.as<wire::MarginUpdate>();
+      return "margin " + s(m.account) + " c=" + s(m.collateral) + " eq=" + s(m.equity) +
+             " im=" + s(m.initial_margin) + " mm=" + s(m.maintenance_margin);
+    }
+    case MsgType::MarkPrice: {
+      const auto& m = ev.as<wire::MarkPrice>();
+      return "mark " + s(m.instrument) + " " + s(m.mark) + " index=" + s(m.index) + " last=" + s(m.last);
+    }
+    case MsgType::FundingPayment: {
+      const auto& m = ev.as<wire::FundingPayment>();
+      return "funding " + s(m.account) + " pos=" + s(m.position) + " amount=" + s(m.amount);
+    }
+    case MsgType::InsuranceFund: {
+      const auto& m = ev.as<wire::InsuranceFund>();
+      return "insurance delta=" + s(m.delta) + " bal=" + s(m.balance) +
+             (m.reason == wire::InsuranceReason::FundingRemainder ? " funding_remainder" : " other");
+    }
+    case MsgType::BalanceChange: {
+      const auto& m = ev.as<wire::BalanceChange>();
+      return "balance " + s(m.account) + " delta=" + s(m.delta) + " bal=" + s(m.balance);
+    }
+    default: return "";  // book market data: engine_test covers it
+  }
+}
+
+EngineConfig config() {
+  EngineConfig c;
+  c.max_instruments = 4;
+  c.max_accounts = 16;
+  c.max_orders = 256;
+  c.max_levels_per_book = 1u << 20;
+  c.max_positions = 64;
+  return c;
+}
+
+constexpr AccountId A = 1, B = 2, C = 3, D = 4;
+constexpr auto Buy = Side::Buy;
+constexpr auto Sell = Side::Sell;
+constexpr Money kUsd = 1'000'000;  // micros
+
+class MarginEngineTest : public ::testing::Test {
+ protected:
+  MarginEngineTest() : eng(config()) {}
+
+  template <class T>
+  Lines send(T m) {
+    m.header.seq = ++seq;
+    m.header.ts_ns = (ts += 1000);
+    out.clear();
+    eng.process(m, out);
+    Lines r;
+    EventReader reader(out.bytes());
+    EventView ev;
+    while (reader.next(ev))
+      if (std::string l = render(ev); !l.empty()) r.push_back(l);
+    return r;
+  }
+  template <class T>
+  void quiet(T m) {
+    send(m);
+  }
+
+  static wire::NewOrder lim(OrderId id, AccountId a, Side side, Price p, Qty q, InstrumentId inst = 0,
+                            TimeInForce tif = TimeInForce::GTC) {
+    return t::limit(0, 0, id, a, inst, side, p, q, tif);
+  }
+  static wire::NewOrder ro(OrderId id, AccountId a, Side side, Price p, Qty q, InstrumentId inst = 0) {
+    auto o = lim(id, a, side, p, q, inst);
+    o.flags = order_flags::kReduceOnly;
+    return o;
+  }
+  void deposit(AccountId a, Money amount) { ASSERT_EQ(send(t::deposit(0, 0, a, amount, ++transfer)).size(), 2u); }
+
+  Engine eng;
+  EventBuffer out;
+  SeqNo seq = 0;
+  Timestamp ts = 1'000'000;
+  std::uint64_t transfer = 0;
+};
+
+// docs/margin.md, "A fill": open, increase, reduce (the worked example), close and flip, with
+// fees on every fill (maker rebate rounded down, taker fee rounded up).
+TEST_F(MarginEngineTest, FillsOpenReduceAndFlipWithRealizedPnlAndFees) {
+  ASSERT_EQ(send(btc()), Lines{});
+  for (AccountId a : {A, B, C, D}) deposit(a, 1'000'000 * kUsd);
+  EXPECT_EQ(send(t::index_price(0, 0, 0, 1'000'000)), Lines{"mark 0 1000000 index=1000000 last=0"});
+
+  // B rests 2 BTC at 100,000; A takes them: V = 1e6 * 2000 * 100 = 200,000 USD.
+  // Maker rebate floor(2e11 * 1e4 / 1e8) = 20 USD, taker fee ceil(2e11 * 5e4 / 1e8) = 100 USD.
+  // IM: W = 200,000 USD is in tier 1 (2%): 4,000 USD. MM: 1% - 500 = 1,500 USD.
+  EXPECT_EQ(send(lim(1, B, Sell, 1'000'000, 2000)),
+            (Lines{"accepted 1", "margin 2 c=1000000000000 eq=1000000000000 im=4000000000 mm=0"}));
+  EXPECT_EQ(send(lim(2, A, Buy, 1'000'000, 2000)),
+            (Lines{"accepted 2", "fill 2<-1 2000@1000000 fees=-20000000/100000000",
+                   "position 2 size=-2000 entry=-200000000000 pnl=0", "position 1 size=2000 entry=200000000000 pnl=0",
+                   "margin 1 c=999900000000 eq=999900000000 im=4000000000 mm=1500000000",
+                   "margin 2 c=1000020000000 eq=1000020000000 im=4000000000 mm=1500000000"}));
+
+  // The worked example: long 2 BTC with E = 200,000 USD sells 0.5 at 110,000:
+  // R = 50,000, Vc = 55,000, r = +5,000 USD. A is the maker: rebate floor(5.5e10 * 1e-4) = 5.5 USD.
+  EXPECT_EQ(send(lim(3, A, Sell, 1'100'000, 500)).front(), "accepted 3");
+  EXPECT_EQ(send(lim(4, C, Buy, 1'100'000, 500)),
+            (Lines{"accepted 4", "fill 1<-3 500@1100000 fees=-5500000/27500000",
+                   "position 1 size=1500 entry=150000000000 pnl=5000000000",
+                   "position 3 size=500 entry=55000000000 pnl=0",
+                   // A: C = 999,900 + 5,000 + 5.5; mark 100,000: U = 150,000 - 150,000 = 0.
+                   "margin 1 c=1004905500000 eq=1004905500000 im=3000000000 mm=1000000000",
+                   // C: U = 50,000 - 55,000 = -5,000 USD; IM 1% of 50,000.
+                   "margin 3 c=999972500000 eq=994972500000 im=500000000 mm=250000000"}));
+
+  // B (short 2, E = -200,000) buys 3 at 90,000 from D: closes 2 (Vc = 180,000, r = +20,000)
+  // and opens 1 long with E = 270,000 - 180,000 = 90,000.
+  EXPECT_EQ(send(lim(5, D, Sell, 900'000, 3000)).front(), "accepted 5");
+  const Lines flip = send(lim(6, B, Buy, 900'000, 3000));
+  ASSERT_GE(flip.size(), 4u);
+  EXPECT_EQ(flip[1], "fill 4<-2 3000@900000 fees=-27000000/135000000");
+  EXPECT_EQ(flip[2], "position 4 size=-3000 entry=-270000000000 pnl=0");
+  EXPECT_EQ(flip[3], "position 2 size=1000 entry=90000000000 pnl=20000000000");
+
+  // A closes its 1.5 BTC at 90,000 against a fresh bid: R = E = 150,000, r = 135,000 - 150,000.
+  EXPECT_EQ(send(lim(7, D, Buy, 900'000, 1500)).front(), "accepted 7");
+  const Lines close = send(lim(8, A, Sell, 900'000, 1500, 0, TimeInForce::IOC));
+  ASSERT_GE(close.size(), 4u);
+  EXPECT_EQ(close[3], "position 1 size=0 entry=0 pnl=-15000000000");
+
+  // Money conservation (docs/margin.md): deposits = sum (C - E) + F.
+  const MarginTotals tot = eng.totals();
+  i128 sum = 0;
+  for (AccountId a : eng.active_accounts()) {
+    const AccountView v = eng.account(a);
+    sum += v.collateral;
+    for (const PositionView& p : v.positions) sum -= p.entry_value;
+  }
+  EXPECT_EQ(sum + tot.fees_collected, tot.deposits - tot.withdrawals);
+  // Longs: B 1 BTC and C 0.5; D is short 1.5.
+  EXPECT_EQ(eng.instrument_totals(0).open_interest, 1500);
+  EXPECT_EQ(eng.instrument_totals(0).holders, 3u);
+}
+
+// Fees when the value is not a whole number of micros (m = -1): charges round up, rebates down.
+TEST_F(MarginEngineTest, FeeRoundingAgainstTheAccountWithANegativeExponent) {
+  auto eth = t::instrument(0, 0, 1, 1, 1, 3'000'000, 3'900'000, 1'000'000);
+  eth.price_decimals = 3;  // 3400.125 is 3'400'125
+  eth.qty_decimals = 4;    // m = 6 - 3 - 4 = -1
+  eth.maker_fee = -10'000;
+  eth.taker_fee = 50'000;
+  ASSERT_EQ(send(eth), Lines{});
+  // 0.0007 ETH at 3400.125: V = floor(23'800'875 / 10) = 2'380'087 micros.
+  // Taker ceil(1190.0435) = 1191; maker rebate floor(238.0087) = 238.
+  EXPECT_EQ(send(lim(1, B, Sell, 3'400'125, 7, 1)).front(), "accepted 1");
+  const Lines l = send(lim(2, A, Buy, 3'400'125, 7, 1));
+  ASSERT_GE(l.size(), 4u);
+  EXPECT_EQ(l[1], "fill 2<-1 7@3400125 fees=-238/1191");
+  EXPECT_EQ(l[2], "position 2 size=-7 entry=-2380087 pnl=0");
+  EXPECT_EQ(l[3], "position 1 size=7 entry=2380087 pnl=0");
+  // No index: the mark is the last trade. The long's value rounds down (U = 0), the short's
+  // up (U = -1): unrealized PnL never creates money.
+  EXPECT_EQ(l[4], "margin 1 c=-1191 eq=-1191 im=0 mm=0");
+  EXPECT_EQ(l[5], "margin 2 c=238 eq=237 im=0 mm=0");
+  EXPECT_EQ(l[6], "mark 1 3400125 index=0 last=3400125");
+  EXPECT_EQ(eng.totals().fees_collected, 1191 - 238);
+  EXPECT_EQ(eng.instrument_totals(1).fees, 953);
+}
+
+// docs/margin.md, "Pre-trade risk": IMR <= equity, exactly at the limit and one micro short.
+TEST_F(MarginEngineTest, PreTradeAcceptsUpToEquityExactly) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  // 1 BTC at 100,000 is W = 100,000 USD: tier 0, IM 1,000 USD.
+  deposit(A, 1'000 * kUsd - 1);
+  EXPECT_EQ(send(lim(1, A, Buy, 1'000'000, 1000)), Lines{"rejected 1 insufficient_margin"});
+  deposit(A, 1);
+  EXPECT_EQ(send(lim(1, A, Buy, 1'000'000, 1000)),
+            (Lines{"accepted 1", "margin 1 c=1000000000 eq=1000000000 im=1000000000 mm=0"}));
+  // A sell of 0.999 at 100,010 (99,909.99 USD) leaves W = max(|0 + 1e11|, |0 - 9.990999e10|)
+  // unchanged: IM did not increase, so it is accepted at the limit.
+  EXPECT_EQ(send(lim(2, A, Sell, 1'000'100, 999)),
+            (Lines{"accepted 2", "margin 1 c=1000000000 eq=1000000000 im=1000000000 mm=0"}));
+  // One more unit on the bid side raises W past equity's reach.
+  EXPECT_EQ(send(lim(3, A, Buy, 500'000, 1)), Lines{"rejected 3 insufficient_margin"});
+  // A stop-market counts at its trigger; a market order at its effective limit (no band:
+  // max_price 150,000 for a buy, 0.001 BTC = 150 USD, IM 1.5 USD).
+  EXPECT_EQ(send(t::stop_market(0, 0, 4, A, 0, Buy, 1'200'000, 1)), Lines{"rejected 4 insufficient_margin"});
+  EXPECT_EQ(send(t::market(0, 0, 5, A, 0, Buy, 1)), Lines{"rejected 5 insufficient_margin"});
+  // Cancelling the bid frees the margin.
+  quiet(t::cancel(0, 0, 1, A, 0));
+  EXPECT_EQ(eng.account(A).initial_margin, 999'099'900);  // the ask alone: 1% of 99,909.99 USD
+}
+
+TEST_F(MarginEngineTest, ExposureReducingOrdersAreAlwaysAllowed) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 1'100 * kUsd);
+  deposit(B, 100'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));  // A long 1 BTC, C = 1,100 - 50 fee
+  // The index falls 5%: equity 1,050 - 5,000 < 0 < IMR.
+  quiet(t::index_price(0, 0, 0, 950'000));
+  EXPECT_LT(eng.account(A).equity, 0);
+  EXPECT_EQ(send(lim(3, A, Buy, 950'000, 1)), Lines{"rejected 3 insufficient_margin"});
+  // A sell that shrinks W is accepted though the account is under water.
+  EXPECT_EQ(send(lim(4, A, Sell, 960'000, 500)).front(), "accepted 4");
+  // Selling more than the position would turn W the other way and grow it past 1 BTC: rejected.
+  EXPECT_EQ(send(lim(5, A, Sell, 960'000, 1600)), Lines{"rejected 5 insufficient_margin"});
+}
+
+// The last tier's max_notional caps W: 50 BTC at 100,000 is exactly 5M USD.
+TEST_F(MarginEngineTest, WorstCaseBeyondTheLastTierIsRejected) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 1'000'000 * kUsd);
+  EXPECT_EQ(send(lim(1, A, Buy, 1'000'000, 50'000)),
+            (Lines{"accepted 1", "margin 1 c=1000000000000 eq=1000000000000 im=250000000000 mm=0"}));
+  EXPECT_EQ(send(lim(2, A, Buy, 1'000'000, 1)), Lines{"rejected 2 insufficient_margin"});
+  // Cancel and place 50.001 at once: also beyond.
+  quiet(t::cancel(0, 0, 1, A, 0));
+  EXPECT_EQ(send(lim(3, A, Buy, 1'000'000, 50'001)), Lines{"rejected 3 insufficient_margin"});
+}
+
+TEST_F(MarginEngineTest, NotionalOverflowBoundsWhatAPositionCanReach) {
+  auto d = t::instrument(0, 0, 2, 1, 1, 1, 1'000'000, std::numeric_limits<Qty>::max() / 2);
+  ASSERT_EQ(send(d), Lines{});  // pd 0, qd 0: a unit is one quote
+  // value(max_price 1e6, q) = q * 1e12 micros must stay within 2^62: q <= 4'611'686.
+  EXPECT_EQ(send(lim(1, A, Buy, 1, 4'611'686, 2)).front(), "accepted 1");
+  EXPECT_EQ(send(lim(2, A, Buy, 1, 1, 2)), Lines{"rejected 2 notional_overflow"});
+  EXPECT_EQ(send(lim(3, A, Sell, 1, 4'611'687, 2)), Lines{"rejected 3 notional_overflow"});
+}
+
+// docs/margin.md, "Reduce-only": against the position only, and cancelled newest first when
+// the position shrinks below them.
+TEST_F(MarginEngineTest, ReduceOnlyAcceptedAgainstThePositionAndCancelledNewestFirst) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  for (AccountId a : {A, B, C}) deposit(a, 1'000'000 * kUsd);
+  EXPECT_EQ(send(ro(1, A, Sell, 1'010'000, 1)), Lines{"rejected 1 reduce_only_would_increase"});  // flat
+  quiet(lim(2, B, Sell, 1'000'000, 2000));
+  quiet(lim(3, A, Buy, 1'000'000, 2000));  // A long 2
+  EXPECT_EQ(send(ro(4, A, Buy, 990'000, 1)), Lines{"rejected 4 reduce_only_would_increase"});  // wrong side
+  EXPECT_EQ(send(ro(5, A, Sell, 1'010'000, 1000)).front(), "accepted 5");
+  EXPECT_EQ(send(ro(6, A, Sell, 1'020'000, 1000)).front(), "accepted 6");
+  EXPECT_EQ(send(ro(7, A, Sell, 1'030'000, 1)), Lines{"rejected 7 reduce_only_would_increase"});  // 2 + 0.001 > 2
+  // Reduce-only orders count nothing in W: A's IMR is its position's alone (tier 1: 2% of 200k).
+  EXPECT_EQ(eng.account(A).initial_margin, 4'000'000'000);
+  // A plain sell of 1 fills: the position (1) no longer covers 2 of reduce-only sells; the
+  // newest (6) goes.
+  quiet(lim(8, C, Buy, 1'000'000, 1000));
+  const Lines l = send(lim(9, A, Sell, 1'000'000, 1000));
+  EXPECT_EQ(l[0], "accepted 9");
+  EXPECT_EQ(l[1], "fill 3<-1 1000@1000000 fees=-10000000/50000000");
+  EXPECT_EQ(l[3], "position 1 size=1000 entry=100000000000 pnl=0");
+  EXPECT_EQ(l[4], "cancelled 6 qty=1000 reduce_only");
+  EXPECT_EQ(eng.account(A).positions[0].reduce_only, 1000);
+  // A modify of a reduce-only order is checked the same way.
+  EXPECT_EQ(send(t::modify(0, 0, 5, A, 0, 1'010'000, 1001)), Lines{"rejected 5 reduce_only_would_increase"});
+  // The reduce-only order itself fills: it reduces and stays within the position.
+  const Lines f = send(lim(10, C, Buy, 1'010'000, 1000, 0, TimeInForce::IOC));
+  EXPECT_EQ(f[2], "position 1 size=0 entry=0 pnl=1000000000");
+  EXPECT_EQ(eng.account(A).positions.size(), 0u);  // record released
+}
+
+TEST_F(MarginEngineTest, AFlipCancelsEveryReduceOnlyOrder) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  for (AccountId a : {A, B, C}) deposit(a, 1'000'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));  // A long 1
+  EXPECT_EQ(send(ro(3, A, Sell, 1'050'000, 400)).front(), "accepted 3");
+  EXPECT_EQ(send(ro(4, A, Sell, 1'060'000, 600)).front(), "accepted 4");
+  quiet(lim(5, C, Buy, 990'000, 3000));
+  const Lines l = send(lim(6, A, Sell, 990'000, 3000, 0, TimeInForce::IOC));  // to short 2
+  EXPECT_EQ(l[3], "position 1 size=-2000 entry=-198000000000 pnl=-1000000000");
+  EXPECT_EQ(l[4], "cancelled 4 qty=600 reduce_only");
+  EXPECT_EQ(l[5], "cancelled 3 qty=400 reduce_only");
+}
+
+// docs/margin.md, "Withdrawal": amount <= min(C, equity) - IMR.
+TEST_F(MarginEngineTest, WithdrawalUpToFreeCollateral) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 10'000 * kUsd);
+  deposit(B, 100'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));  // C = 9,950; IMR 1,000
+  quiet(t::index_price(0, 0, 0, 1'020'000));  // U = +2,000: equity 11,950 > C
+  const AccountView v = eng.account(A);
+  EXPECT_EQ(v.collateral, 9'950 * kUsd);
+  EXPECT_EQ(v.equity, 11'950 * kUsd);
+  EXPECT_EQ(v.initial_margin, 2'040 * kUsd);  // W = 102,000 USD: tier 1, 2%
+  // Free: min(9,950, 11,950) - 2,040 = 7,910 USD.
+  EXPECT_EQ(send(t::withdrawal(0, 0, A, 7'910 * kUsd + 1, 7)), Lines{"rejected 7 insufficient_funds"});
+  EXPECT_EQ(send(t::withdrawal(0, 0, A, 7'910 * kUsd, 8)),
+            (Lines{"balance 1 delta=-7910000000 bal=2040000000",
+                   "margin 1 c=2040000000 eq=4040000000 im=2040000000 mm=520000000"}));
+  // Unrealized profit is not withdrawable; with a loss, equity is the limit.
+  quiet(t::index_price(0, 0, 0, 980'000));  // U = -2,000: equity 40 < IMR 980
+  EXPECT_EQ(send(t::withdrawal(0, 0, A, 1, 9)), Lines{"rejected 9 insufficient_funds"});
+}
+
+// docs/margin.md, "Funding": payers round up, receivers down, the remainder to the fund.
+TEST_F(MarginEngineTest, FundingInAscendingAccountOrderWithTheRemainderToTheInsuranceFund) {
+  auto eth = t::instrument(0, 0, 1, 1, 1, 3'000'000, 3'900'000, 1'000'000);
+  eth.price_decimals = 3;
+  eth.qty_decimals = 4;  // m = -1
+  ASSERT_EQ(send(eth), Lines{});
+  quiet(t::index_price(0, 0, 1, 3'400'125));
+  quiet(lim(1, C, Sell, 3'400'125, 4, 1));
+  quiet(lim(2, B, Sell, 3'400'125, 3, 1));
+  quiet(lim(3, A, Buy, 3'400'125, 7, 1));  // A long 7; C short 4, B short 3
+  // f = 1% of 0.0007 ETH at 3400.125: A pays ceil(23,800.875) = 23,801 micros; B receives
+  // floor(10,200.375) = 10,200; C floor(13,600.5) = 13,600; the fund keeps 1. (B's short is
+  // valued up: E = -1,020,037, value 1,020,038, so its equity is 1 below its collateral.)
+  EXPECT_EQ(send(t::funding_rate(0, 0, 1, 1'000'000)),
+            (Lines{"funding 1 pos=7 amount=-23801", "funding 2 pos=-3 amount=10200", "funding 3 pos=-4 amount=13600",
+                   "insurance delta=1 bal=1 funding_remainder", "margin 1 c=-23801 eq=-23801 im=0 mm=0",
+                   "margin 2 c=10200 eq=10199 im=0 mm=0", "margin 3 c=13600 eq=13600 im=0 mm=0"}));
+  // Negative rate: shorts pay (rounded up), longs receive (rounded down).
+  EXPECT_EQ(send(t::funding_rate(0, 0, 1, -1'000'000)),
+            (Lines{"funding 1 pos=7 amount=23800", "funding 2 pos=-3 amount=-10201", "funding 3 pos=-4 amount=-13601",
+                   "insurance delta=2 bal=3 funding_remainder", "margin 1 c=-1 eq=-1 im=0 mm=0",
+                   "margin 2 c=-1 eq=-2 im=0 mm=0", "margin 3 c=-1 eq=-1 im=0 mm=0"}));
+  const MarginTotals tot = eng.totals();
+  EXPECT_EQ(tot.insurance_fund, 3);
+  EXPECT_EQ(tot.funding_paid, 23'801 + 10'201 + 13'601);
+  EXPECT_EQ(tot.funding_received, 10'200 + 13'600 + 23'800);
+  // A zero rate still reports every holder.
+  EXPECT_EQ(send(t::funding_rate(0, 0, 1, 0)).size(), 6u);
+}
+
+// docs/margin.md, "Isolated margin".
+TEST_F(MarginEngineTest, IsolatedMarginMovesWithThePosition) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 10'000 * kUsd);
+  deposit(B, 100'000 * kUsd);
+  deposit(C, 100'000 * kUsd);
+  EXPECT_EQ(send(t::account_settings(0, 0, A, 0, wire::MarginMode::Isolated)), Lines{});
+  // Pre-trade for an isolated instrument: IMR <= min(C, equity).
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  EXPECT_EQ(send(lim(2, A, Buy, 1'000'000, 1000, 0, TimeInForce::IOC)),
+            (Lines{"accepted 2", "fill 2<-1 1000@1000000 fees=-10000000/50000000",
+                   "position 2 size=-1000 entry=-100000000000 pnl=0", "position 1 size=1000 entry=100000000000 pnl=0",
+                   // 1% of 100,000 moved into B: C = 10,000 - 1,000 - 50 fee. The position's
+                   // own requirement is covered by B: it adds nothing to IMR; cross MM is 0.
+                   "margin 1 c=8950000000 eq=8950000000 im=0 mm=0",
+                   "margin 2 c=100010000000 eq=100010000000 im=1000000000 mm=500000000"}));
+  AccountView v = eng.account(A);
+  ASSERT_EQ(v.positions.size(), 1u);
+  EXPECT_TRUE(v.positions[0].isolated);
+  EXPECT_EQ(v.positions[0].isolated_margin, 1'000 * kUsd);
+  // The mode cannot change while the position is open.
+  EXPECT_EQ(send(t::account_settings(0, 0, A, 0, wire::MarginMode::Cross)), Lines{"rejected 0 invalid_settings"});
+  // Half closed at 101,000: share B * 500 / 1000 = 500 USD back, r = +500 USD.
+  quiet(lim(3, C, Buy, 1'010'000, 500));
+  const Lines l = send(lim(4, A, Sell, 1'010'000, 500, 0, TimeInForce::IOC));
+  ASSERT_GE(l.size(), 5u);
+  EXPECT_EQ(l[3], "position 1 size=500 entry=50000000000 pnl=500000000");
+  // C = 8,950 + 500 (share) + 500 (pnl) - 25.25 (taker fee on 50,500).
+  EXPECT_EQ(l[4], "margin 1 c=9924750000 eq=9924750000 im=0 mm=0");
+  v = eng.account(A);
+  EXPECT_EQ(v.positions[0].isolated_margin, 500 * kUsd);
+  // Isolated equity B + U = 500 USD against MM 0.5% of 50,000 = 250: above.
+  EXPECT_FALSE(v.positions[0].below_maintenance);
+  // The index falls 0.6%: U = -300, B + U = 200 < MM 248.5: the position alone is below.
+  quiet(t::index_price(0, 0, 0, 994'000));
+  v = eng.account(A);
+  EXPECT_TRUE(v.positions[0].below_maintenance);
+  EXPECT_FALSE(v.below_maintenance);
+  // A flip releases the whole B first.
+  quiet(lim(5, C, Buy, 994'000, 1000));
+  const Lines f = send(lim(6, A, Sell, 994'000, 1000, 0, TimeInForce::IOC));
+  ASSERT_GE(f.size(), 4u);
+  EXPECT_EQ(f[3], "position 1 size=-500 entry=-49700000000 pnl=-300000000");
+  // New IM of the short half at 99,400: 1% of 49,700 = 497 USD.
+  EXPECT_EQ(eng.account(A).positions[0].isolated_margin, 497 * kUsd);
+}
+
+TEST_F(MarginEngineTest, AccountDefaultModeChangesOnlyWithoutPositionsOrOrders) {
+  ASSERT_EQ(send(btc()), Lines{});
+  deposit(A, 10'000 * kUsd);
+  EXPECT_EQ(send(t::account_settings(0, 0, A, kAllInstruments, wire::MarginMode::Isolated)), Lines{});
+  EXPECT_TRUE(eng.account(A).isolated_default);
+  quiet(lim(1, A, Buy, 1'000'000, 10));
+  ASSERT_EQ(eng.account(A).positions.size(), 1u);
+  EXPECT_TRUE(eng.account(A).positions[0].isolated);
+  EXPECT_EQ(send(t::account_settings(0, 0, A, kAllInstruments, wire::MarginMode::Cross)),
+            Lines{"rejected 0 invalid_settings"});
+  quiet(t::cancel(0, 0, 1, A, 0));
+  EXPECT_EQ(send(t::account_settings(0, 0, A, kAllInstruments, wire::MarginMode::Cross,
+                                     wire::AccountRole::Backstop)),
+            Lines{});
+  EXPECT_FALSE(eng.account(A).isolated_default);
+  EXPECT_TRUE(eng.account(A).backstop);
+}
+
+// docs/margin.md, "Mark price": published with index and last whenever mark or index moves.
+TEST_F(MarginEngineTest, MarkPriceFollowsIndexAndBookWithinTheBand) {
+  ASSERT_EQ(send(btc()), Lines{});
+  deposit(A, 100'000 * kUsd);
+  // Without an index or a trade there is no mark.
+  EXPECT_EQ(eng.mark(0).mark, 0);
+  EXPECT_EQ(send(t::index_price(0, 0, 0, 1'000'000)), Lines{"mark 0 1000000 index=1000000 last=0"});
+  EXPECT_EQ(send(t::index_price(0, 0, 0, 1'000'000)), Lines{});  // nothing moved
+  // A thin book far above the index: bid 102,000, ask 103,000; median 102,000, band 1% -> 101,000.
+  quiet(lim(1, A, Buy, 1'020'000, 1));
+  EXPECT_EQ(send(lim(2, A, Sell, 1'030'000, 1)),
+            (Lines{"accepted 2", "margin 1 c=100000000000 eq=100000000000 im=1030000 mm=0",
+                   "mark 0 1010000 index=1000000 last=0"}));
+  EXPECT_EQ(send(t::index_price(0, 0, 0, 1'025'000)), Lines{"mark 0 1025000 index=1025000 last=0"});
+  const MarkView mv = eng.mark(0);
+  EXPECT_EQ(mv.mark, 1'025'000);
+  EXPECT_EQ(mv.index, 1'025'000);
+  EXPECT_EQ(mv.last, 0);
+}
+
+// docs/margin.md, "Maintenance watch": below maintenance is known after every event, and a
+// mark move looks only at positions whose certified range it left.
+TEST_F(MarginEngineTest, BelowMaintenanceFollowsTheMark) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 1'000 * kUsd);
+  deposit(B, 100'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));  // A long 1 BTC: C = 950, MM = 500
+  EXPECT_FALSE(eng.account(A).below_maintenance);
+  // At 99,560: equity 950 - 440 = 510 >= MM 497.8.
+  quiet(t::index_price(0, 0, 0, 995'600));
+  EXPECT_FALSE(eng.account(A).below_maintenance);
+  EXPECT_EQ(eng.totals().below_maintenance, 0u);
+  // At 99,500: equity 450 < MM 497.5.
+  quiet(t::index_price(0, 0, 0, 995'000));
+  EXPECT_TRUE(eng.account(A).below_maintenance);
+  EXPECT_EQ(eng.totals().below_maintenance, 1u);
+  EXPECT_FALSE(eng.account(B).below_maintenance);
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  EXPECT_FALSE(eng.account(A).below_maintenance);
+  EXPECT_EQ(eng.totals().below_maintenance, 0u);
+}
+
+TEST_F(MarginEngineTest, UnmarginedInstrumentsStillCarryPositionsAndFees) {
+  auto eq = t::instrument(0, 0, 2, 1, 1, 1, 10'000, 1'000);  // tier_count 0
+  eq.taker_fee = 100'000;  // 0.1%
+  ASSERT_EQ(send(eq), Lines{});
+  quiet(lim(1, B, Sell, 100, 10, 2));
+  EXPECT_EQ(send(lim(2, A, Buy, 100, 10, 2)),
+            (Lines{"accepted 2", "fill 2<-1 10@100 fees=0/1000000", "position 2 size=-10 entry=-1000000000 pnl=0",
+                   "position 1 size=10 entry=1000000000 pnl=0", "margin 1 c=-1000000 eq=-1000000 im=0 mm=0",
+                   "margin 2 c=0 eq=0 im=0 mm=0", "mark 2 100 index=0 last=100"}));
+}
+
+TEST_F(MarginEngineTest, RedefinitionKeepsDecimalsWhilePositionsAreOpen) {
+  ASSERT_EQ(send(btc()), Lines{});
+  for (AccountId a : {A, B}) deposit(a, 100'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));
+  auto d = btc();
+  d.qty_decimals = 4;
+  EXPECT_EQ(send(d), Lines{"rejected 0 invalid_instrument"});
+  d = btc();
+  d.tiers[0].imr = 2'000'000;  // new brackets are fine
+  EXPECT_EQ(send(d), Lines{});
+  EXPECT_EQ(eng.account(A).initial_margin, 2'000'000'000);
+}
+
+}  // namespace
