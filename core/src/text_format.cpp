@@ -84,7 +84,8 @@ constexpr Name kCancelReasons[] = {{1, "user"}, {2, "mass_cancel"}, {3, "ioc_rem
 constexpr Name kBalanceReasons[] = {{1, "deposit"}, {2, "withdrawal"}, {3, "fee"}, {4, "realized_pnl"},
                                     {5, "funding"}, {6, "liquidation_fee"}, {7, "bankruptcy"}};
 constexpr Name kStages[] = {{1, "triggered"}, {2, "orders_cancelled"}, {3, "book_order"}, {4, "backstop"},
-                            {5, "deleveraged"}, {6, "bankrupt"}, {7, "completed"}};
+                            {5, "deleveraged"}, {6, "bankrupt"}, {7, "completed"},
+                            {8, "socialized"}};
 constexpr Name kInsuranceReasons[] = {{1, "liquidation_fee"}, {2, "liquidation_surplus"}, {3, "bankruptcy_payout"},
                                      {4, "funding_remainder"}};
 constexpr Name kOrderFlags[] = {{order_flags::kPostOnly, "post_only"}, {order_flags::kReduceOnly, "reduce_only"}};

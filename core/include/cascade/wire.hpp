@@ -483,6 +483,7 @@ enum class LiquidationStage : std::uint8_t {
   Deleveraged = 5,    // remainder closed against opposite positions
   Bankrupt = 6,       // loss beyond collateral covered (insurance fund or ADL)
   Completed = 7,      // account back above maintenance or flat
+  Socialized = 8,     // part of a bankruptcy loss the insurance fund could not pay
 };
 
 struct Liquidation {
