@@ -1,10 +1,14 @@
 // Hand-computed scenarios for the reference engine, the oracle of the differential tests.
-// Each expectation is worked out from docs/matching.md by hand; outputs are compared as the
-// debug printer's lines (headers left out except in the header test).
+// Each expectation is worked out from docs/matching.md and docs/margin.md by hand; outputs are
+// compared as the debug printer's lines (headers left out except in the header test). The
+// matching scenarios trade an unmargined instrument with unfunded accounts and leave out the
+// margin engine's events (positions, margin, marks, funding); the margin scenarios show
+// everything.
 #include "support/reference_engine.hpp"
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,8 +53,21 @@ class ReferenceEngineTest : public ::testing::Test {
     msg.header.ts_ns = ts;
     out.clear();
     engine->process(cascade::EventView(reinterpret_cast<const std::byte*>(&msg)), out);
-    return cascade::testing::describe_all(out.bytes(), headers);
+    Lines lines;
+    cascade::EventReader reader(out.bytes());
+    cascade::EventView ev;
+    while (reader.next(ev)) {
+      using cascade::wire::MsgType;
+      const MsgType t = ev.type();
+      if (book_only && (t == MsgType::PositionUpdate || t == MsgType::MarginUpdate || t == MsgType::MarkPrice ||
+                        t == MsgType::FundingPayment))
+        continue;
+      lines.push_back(cascade::testing::describe(ev, headers));
+    }
+    return lines;
   }
+
+  bool book_only = true;  // leave out the margin engine's events
 
   static cascade::wire::NewOrder order(cascade::OrderId id, cascade::AccountId account, Side side, OrderType type,
                                        TimeInForce tif, cascade::Price price, cascade::Qty qty,
@@ -84,23 +101,28 @@ class ReferenceEngineTest : public ::testing::Test {
 };
 
 TEST_F(ReferenceEngineTest, OutputHeadersCountOutputsAndCopyTheInputTimeAndSeq) {
+  book_only = false;
   auto first = in::limit(1, 1, Buy, 100, 5);
   first.header.flags = cascade::wire::header_flags::kSynthetic;  // input flags are not copied
   EXPECT_EQ(send(first, 5000, true),
             (Lines{"accepted seq=1 ts=5000 ref=2 order_id=1 account=1 instrument=0 side=buy type=limit tif=gtc "
                    "price=100 qty=5 stp=default",
-                   "depth seq=2 ts=5000 ref=2 instrument=0 side=buy price=100 qty=5 orders=1",
-                   "top_of_book seq=3 ts=5000 ref=2 instrument=0 bid=5@100 ask=0@0"}));
+                   "margin seq=2 ts=5000 ref=2 account=1 collateral=0 equity=0 im=0 mm=0",
+                   "depth seq=3 ts=5000 ref=2 instrument=0 side=buy price=100 qty=5 orders=1",
+                   "top_of_book seq=4 ts=5000 ref=2 instrument=0 bid=5@100 ask=0@0"}));
   for (const auto& line : send(in::heartbeat(), 5000, true)) ADD_FAILURE() << line;
   EXPECT_EQ(send(in::limit(2, 1, Sell, 105, 1), 6000, true),
-            (Lines{"accepted seq=4 ts=6000 ref=4 order_id=2 account=1 instrument=0 side=sell type=limit tif=gtc "
+            (Lines{"accepted seq=5 ts=6000 ref=4 order_id=2 account=1 instrument=0 side=sell type=limit tif=gtc "
                    "price=105 qty=1 stp=default",
-                   "depth seq=5 ts=6000 ref=4 instrument=0 side=sell price=105 qty=1 orders=1",
-                   "top_of_book seq=6 ts=6000 ref=4 instrument=0 bid=5@100 ask=1@105"}));
-  EXPECT_EQ(engine->output_seq(), 6u);
+                   "margin seq=6 ts=6000 ref=4 account=1 collateral=0 equity=0 im=0 mm=0",
+                   "depth seq=7 ts=6000 ref=4 instrument=0 side=sell price=105 qty=1 orders=1",
+                   "top_of_book seq=8 ts=6000 ref=4 instrument=0 bid=5@100 ask=1@105"}));
+  EXPECT_EQ(engine->output_seq(), 8u);
 }
 
 TEST_F(ReferenceEngineTest, AcceptedEchoesTheOrderAndRejectCarriesItsIdentity) {
+  send(in::limit(1, 2, Sell, 100, 4));
+  send(ioc(2, 3, Buy, 100, 4));  // account 3 is long 4: its reduce-only sell is accepted
   auto o = in::new_order({.id = 7,
                           .account = 3,
                           .side = Sell,
@@ -733,6 +755,15 @@ TEST_F(ReferenceEngineTest, DepositsAndWithdrawals) {
             (Lines{"rejected id=6 account=1 instrument=0 reason=invalid_amount input=withdrawal"}));
   EXPECT_EQ(send(in::withdrawal(1, 60, 7)), (Lines{"balance account=1 reason=withdrawal delta=-60 balance=0"}));
   EXPECT_EQ(engine->balance(1), 0);
+  // The running total of deposits (100 so far) may not overflow either, whatever the balances.
+  constexpr cascade::Money kMax = std::numeric_limits<cascade::Money>::max();
+  EXPECT_EQ(send(in::deposit(2, kMax - 100, 8)),
+            (Lines{"balance account=2 reason=deposit delta=9223372036854775707 balance=9223372036854775707"}));
+  EXPECT_EQ(send(in::deposit(2, 1, 9)),
+            (Lines{"rejected id=9 account=2 instrument=0 reason=invalid_amount input=deposit"}));
+  send(in::withdrawal(2, kMax - 100, 10));
+  EXPECT_EQ(send(in::deposit(3, 1, 11)),
+            (Lines{"rejected id=11 account=3 instrument=0 reason=invalid_amount input=deposit"}));
 }
 
 TEST_F(ReferenceEngineTest, IndexFundingSettingsAndHeartbeat) {
@@ -757,3 +788,549 @@ TEST_F(ReferenceEngineTest, IndexFundingSettingsAndHeartbeat) {
 }
 
 }  // namespace
+
+// =============================================================================================
+// Margin (docs/margin.md)
+// =============================================================================================
+
+namespace margin {
+
+using cascade::wire::InstrumentDefinition;
+
+// Instrument 1 is the page's BTC-PERP: price_decimals 1, qty_decimals 3, so m = 2 and value(p, q)
+// = p * q * 100. Three brackets (MM continuous: 750 USD = 50,000 * (2.5% - 1%), 7,000 USD =
+// 750 + 250,000 * (5% - 2.5%)), a maker rebate of 0.01%, a taker fee of 0.05%, a 1% mark band.
+InstrumentDefinition btc() {
+  auto d = in::instrument(1, 5, 1, 900'000, 1'200'000, 10'000);
+  d.price_decimals = 1;
+  d.qty_decimals = 3;
+  d.maker_fee = -10'000;
+  d.taker_fee = 50'000;
+  d.mark_band = 1'000'000;
+  d.tier_count = 3;
+  d.tiers[0] = {50'000'000'000, 2'000'000, 1'000'000, 0};
+  d.tiers[1] = {250'000'000'000, 5'000'000, 2'500'000, 750'000'000};
+  d.tiers[2] = {1'000'000'000'000, 10'000'000, 5'000'000, 7'000'000'000};
+  return d;
+}
+
+// Instrument 2: price_decimals 4, qty_decimals 3, so m = -1 and value(p, q) = p * q / 10 rounded;
+// fees 0.03% / 0.07% (rounded up); no tiers: unmargined.
+InstrumentDefinition cents() {
+  auto d = in::instrument(2, 1, 1, 3000, 4000, 100);
+  d.price_decimals = 4;
+  d.qty_decimals = 3;
+  d.maker_fee = 30'000;
+  d.taker_fee = 70'000;
+  return d;
+}
+
+}  // namespace margin
+
+class MarginTest : public ReferenceEngineTest {
+ protected:
+  void SetUp() override {
+    reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1 << 17});
+    book_only = false;
+    EXPECT_EQ(send(margin::btc()), Lines{});
+    EXPECT_EQ(send(margin::cents()), Lines{});
+  }
+
+  static cascade::wire::NewOrder lim(cascade::OrderId id, cascade::AccountId account, Side side, cascade::Price price,
+                                     cascade::Qty qty, cascade::InstrumentId instrument,
+                                     TimeInForce tif = TimeInForce::GTC, std::uint8_t flags = 0) {
+    return in::new_order({.id = id,
+                          .account = account,
+                          .instrument = instrument,
+                          .side = side,
+                          .type = OrderType::Limit,
+                          .tif = tif,
+                          .price = price,
+                          .qty = qty,
+                          .flags = flags});
+  }
+  // deposits - withdrawals == sum (C - E + B) + insurance fund + fees collected.
+  void expect_money_conserved(std::initializer_list<cascade::AccountId> accounts) {
+    const auto t = engine->totals();
+    __int128 held = 0;
+    for (const auto a : accounts) {
+      held += engine->balance(a);
+      for (cascade::InstrumentId i = 0; i < 4; ++i)
+        held += __int128{engine->position(a, i).isolated_margin} - engine->position(a, i).entry_value;
+    }
+    EXPECT_TRUE(t.deposits - t.withdrawals == held + t.insurance_fund + t.fees_collected - t.socialized_losses);
+  }
+};
+
+TEST_F(MarginTest, WorkedExampleFeesPositionsMarginUpdatesAndMarks) {
+  EXPECT_EQ(send(in::deposit(1, 1'000'000'000'000, 1)),
+            (Lines{"balance account=1 reason=deposit delta=1000000000000 balance=1000000000000",
+                   "margin account=1 collateral=1000000000000 equity=1000000000000 im=0 mm=0"}));
+  send(in::deposit(2, 1'000'000'000'000, 2));
+  send(in::deposit(3, 1'000'000'000'000, 3));
+  // A resting sell of 2 BTC at 100,000: W = 200,000 USD, bracket 1 (5%): IM 10,000 USD.
+  EXPECT_EQ(send(lim(1, 2, Sell, 1'000'000, 2000, 1)),
+            (Lines{"accepted order_id=1 account=2 instrument=1 side=sell type=limit tif=gtc price=1000000 qty=2000 "
+                   "stp=default",
+                   "margin account=2 collateral=1000000000000 equity=1000000000000 im=10000000000 mm=0",
+                   "depth instrument=1 side=sell price=1000000 qty=2000 orders=1",
+                   "top_of_book instrument=1 bid=0@0 ask=2000@1000000"}));
+  // Long 2 BTC, E = 200,000 USD. Fees: rebate floor(2e11 * 0.01%) = 20 USD, taker 100 USD.
+  // MM = 200,000 * 2.5% - 750 = 4,250 USD. The mark is the last price (no index).
+  EXPECT_EQ(send(lim(2, 1, Buy, 1'000'000, 2000, 1, TimeInForce::IOC)),
+            (Lines{"accepted order_id=2 account=1 instrument=1 side=buy type=limit tif=ioc price=1000000 qty=2000 "
+                   "stp=default",
+                   "fill maker=1 taker=2 maker_account=2 taker_account=1 instrument=1 aggressor=buy price=1000000 "
+                   "qty=2000 maker_leaves=0 taker_leaves=0 maker_fee=-20000000 taker_fee=100000000",
+                   "position account=2 instrument=1 size=-2000 entry_value=-200000000000 realized_pnl=0",
+                   "position account=1 instrument=1 size=2000 entry_value=200000000000 realized_pnl=0",
+                   "margin account=1 collateral=999900000000 equity=999900000000 im=10000000000 mm=4250000000",
+                   "margin account=2 collateral=1000020000000 equity=1000020000000 im=10000000000 mm=4250000000",
+                   "depth instrument=1 side=sell price=1000000 qty=0 orders=0",
+                   "top_of_book instrument=1 bid=0@0 ask=0@0",
+                   "mark_price instrument=1 mark=1000000 index=0 last=1000000"}));
+  EXPECT_EQ(send(lim(3, 3, Buy, 1'100'000, 500, 1)),
+            (Lines{"accepted order_id=3 account=3 instrument=1 side=buy type=limit tif=gtc price=1100000 qty=500 "
+                   "stp=default",
+                   "margin account=3 collateral=1000000000000 equity=1000000000000 im=2750000000 mm=0",
+                   "depth instrument=1 side=buy price=1100000 qty=500 orders=1",
+                   "top_of_book instrument=1 bid=500@1100000 ask=0@0"}));
+  // The page's example: sell 0.5 at 110,000: R = 50,000, Vc = 55,000, r = +5,000 USD. The sell
+  // does not raise W (the long is larger), so it needs no margin. Account 2 changed nothing:
+  // no MarginUpdate although the mark moved.
+  EXPECT_EQ(send(lim(4, 1, Sell, 1'100'000, 500, 1, TimeInForce::IOC)),
+            (Lines{"accepted order_id=4 account=1 instrument=1 side=sell type=limit tif=ioc price=1100000 qty=500 "
+                   "stp=default",
+                   "fill maker=3 taker=4 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=1100000 "
+                   "qty=500 maker_leaves=0 taker_leaves=0 maker_fee=-5500000 taker_fee=27500000",
+                   "position account=3 instrument=1 size=500 entry_value=55000000000 realized_pnl=0",
+                   "position account=1 instrument=1 size=1500 entry_value=150000000000 realized_pnl=5000000000",
+                   // C = 999,900 + 5,000 - 27.5; U = 165,000 - 150,000; IM 5% of 165,000;
+                   // MM 2.5% of 165,000 - 750.
+                   "margin account=1 collateral=1004872500000 equity=1019872500000 im=8250000000 mm=3375000000",
+                   "margin account=3 collateral=1000005500000 equity=1000005500000 im=2750000000 mm=625000000",
+                   "depth instrument=1 side=buy price=1100000 qty=0 orders=0",
+                   "top_of_book instrument=1 bid=0@0 ask=0@0",
+                   "mark_price instrument=1 mark=1100000 index=0 last=1100000"}));
+  EXPECT_EQ(engine->position(1, 1).entry_value, 150'000'000'000);
+  // Account 2, short 2 BTC from 100,000 at a mark of 110,000: U = -20,000 USD.
+  EXPECT_EQ(engine->margin(2).equity, 1'000'020'000'000 - 20'000'000'000);
+  EXPECT_EQ(engine->totals().fees_collected, 102'000'000);
+  expect_money_conserved({1, 2, 3});
+}
+
+TEST_F(MarginTest, RoundingWithNegativeValueExponentFlipAndTruncatedBasis) {
+  // Instrument 2: value(p, q) = floor(p * q / 10). Nobody is funded: the instrument has no
+  // margin requirements, collateral goes negative by the fees.
+  send(lim(1, 2, Sell, 3333, 3, 2));
+  // V = floor(999.9) = 999; fees ceil(0.2997) = 1 and ceil(0.6993) = 1.
+  // Account 2 short 3: U = -ceil(999.9) + 999 = -1.
+  EXPECT_EQ(send(lim(2, 1, Buy, 3333, 3, 2, TimeInForce::IOC)),
+            (Lines{"accepted order_id=2 account=1 instrument=2 side=buy type=limit tif=ioc price=3333 qty=3 stp=default",
+                   "fill maker=1 taker=2 maker_account=2 taker_account=1 instrument=2 aggressor=buy price=3333 qty=3 "
+                   "maker_leaves=0 taker_leaves=0 maker_fee=1 taker_fee=1",
+                   "position account=2 instrument=2 size=-3 entry_value=-999 realized_pnl=0",
+                   "position account=1 instrument=2 size=3 entry_value=999 realized_pnl=0",
+                   "margin account=1 collateral=-1 equity=-1 im=0 mm=0",
+                   "margin account=2 collateral=-1 equity=-2 im=0 mm=0",
+                   "depth instrument=2 side=sell price=3333 qty=0 orders=0", "top_of_book instrument=2 bid=0@0 ask=0@0",
+                   "mark_price instrument=2 mark=3333 index=0 last=3333"}));
+  send(lim(3, 3, Buy, 3337, 5, 2));
+  // Account 1 sells 5 while long 3: closes 3 (R = E = 999, Vc = floor(1001.1) = 1001, r = 2) and
+  // opens a short of 2 with E = -(1668 - 1001) = -667, where V = floor(1668.5) = 1668.
+  // Fees ceil(0.5004) = 1, ceil(1.1676) = 2. Short 2 at 3337: U = -ceil(667.4) + 667 = -1.
+  EXPECT_EQ(send(lim(4, 1, Sell, 3337, 5, 2, TimeInForce::IOC)),
+            (Lines{"accepted order_id=4 account=1 instrument=2 side=sell type=limit tif=ioc price=3337 qty=5 "
+                   "stp=default",
+                   "fill maker=3 taker=4 maker_account=3 taker_account=1 instrument=2 aggressor=sell price=3337 qty=5 "
+                   "maker_leaves=0 taker_leaves=0 maker_fee=1 taker_fee=2",
+                   "position account=3 instrument=2 size=5 entry_value=1668 realized_pnl=0",
+                   "position account=1 instrument=2 size=-2 entry_value=-667 realized_pnl=2",
+                   "margin account=1 collateral=-1 equity=-2 im=0 mm=0",
+                   "margin account=3 collateral=-1 equity=-1 im=0 mm=0",
+                   "depth instrument=2 side=buy price=3337 qty=0 orders=0", "top_of_book instrument=2 bid=0@0 ask=0@0",
+                   "mark_price instrument=2 mark=3337 index=0 last=3337"}));
+  // Account 2 (short 3 at E = -999, U = -ceil(1001.1) + 999 = -3 at 3337) bids to close.
+  EXPECT_EQ(send(lim(5, 2, Buy, 3335, 3, 2)),
+            (Lines{"accepted order_id=5 account=2 instrument=2 side=buy type=limit tif=gtc price=3335 qty=3 stp=default",
+                   "margin account=2 collateral=-1 equity=-4 im=0 mm=0",
+                   "depth instrument=2 side=buy price=3335 qty=3 orders=1",
+                   "top_of_book instrument=2 bid=3@3335 ask=0@0"}));
+  // V = floor(1000.5) = 1000. Account 2 closes: r = -1000 + 999 = -1. Account 3 sells 3 of 5:
+  // R = trunc(1668 * 3 / 5) = trunc(1000.8) = 1000, r = 0, E = 668.
+  EXPECT_EQ(send(lim(6, 3, Sell, 3335, 3, 2, TimeInForce::IOC)),
+            (Lines{"accepted order_id=6 account=3 instrument=2 side=sell type=limit tif=ioc price=3335 qty=3 "
+                   "stp=default",
+                   "fill maker=5 taker=6 maker_account=2 taker_account=3 instrument=2 aggressor=sell price=3335 qty=3 "
+                   "maker_leaves=0 taker_leaves=0 maker_fee=1 taker_fee=1",
+                   "position account=2 instrument=2 size=0 entry_value=0 realized_pnl=-1",
+                   "position account=3 instrument=2 size=2 entry_value=668 realized_pnl=0",
+                   "margin account=2 collateral=-3 equity=-3 im=0 mm=0",
+                   "margin account=3 collateral=-2 equity=-3 im=0 mm=0",
+                   "depth instrument=2 side=buy price=3335 qty=0 orders=0", "top_of_book instrument=2 bid=0@0 ask=0@0",
+                   "mark_price instrument=2 mark=3335 index=0 last=3335"}));
+  EXPECT_EQ(engine->totals().fees_collected, 7);
+  expect_money_conserved({1, 2, 3});
+
+  // Funding at 5%: P = 3335 * 2 / 10 * 5% = 33.35. The long pays 34, the short receives 33,
+  // ascending accounts; the remainder goes to the insurance fund.
+  EXPECT_EQ(send(in::funding_rate(2, 5'000'000)),
+            (Lines{"funding_payment account=1 instrument=2 position=-2 rate=5000000 amount=33",
+                   "funding_payment account=3 instrument=2 position=2 rate=5000000 amount=-34",
+                   "insurance_fund instrument=2 reason=funding_remainder delta=1 balance=1",
+                   "margin account=1 collateral=32 equity=32 im=0 mm=0",
+                   "margin account=3 collateral=-36 equity=-37 im=0 mm=0"}));
+  EXPECT_EQ(send(in::funding_rate(2, -5'000'000)),
+            (Lines{"funding_payment account=1 instrument=2 position=-2 rate=-5000000 amount=-34",
+                   "funding_payment account=3 instrument=2 position=2 rate=-5000000 amount=33",
+                   "insurance_fund instrument=2 reason=funding_remainder delta=1 balance=2",
+                   "margin account=1 collateral=-2 equity=-2 im=0 mm=0",
+                   "margin account=3 collateral=-3 equity=-4 im=0 mm=0"}));
+  // The value is not rounded before the rate applies: at a mark of 3333 the position is worth
+  // 666.6 micros, and 50% of it is 333.3: the long pays 334, the short receives 333 (666 * 50%
+  // would be 333 for both). Short 2: U = -ceil(666.6) + 667 = 0; long 2: U = 666 - 668 = -2.
+  send(in::index_price(2, 3333));
+  EXPECT_EQ(send(in::funding_rate(2, 50'000'000)),
+            (Lines{"funding_payment account=1 instrument=2 position=-2 rate=50000000 amount=333",
+                   "funding_payment account=3 instrument=2 position=2 rate=50000000 amount=-334",
+                   "insurance_fund instrument=2 reason=funding_remainder delta=1 balance=3",
+                   "margin account=1 collateral=331 equity=331 im=0 mm=0",
+                   "margin account=3 collateral=-337 equity=-339 im=0 mm=0"}));
+  // A zero rate still writes a payment per position.
+  EXPECT_EQ(send(in::funding_rate(2, 0)),
+            (Lines{"funding_payment account=1 instrument=2 position=-2 rate=0 amount=0",
+                   "funding_payment account=3 instrument=2 position=2 rate=0 amount=0",
+                   "margin account=1 collateral=331 equity=331 im=0 mm=0",
+                   "margin account=3 collateral=-337 equity=-339 im=0 mm=0"}));
+  EXPECT_TRUE(engine->totals().insurance_fund == 3);
+  EXPECT_EQ(send(in::funding_rate(1, 100'000)), Lines{});  // nobody holds instrument 1
+  expect_money_conserved({1, 2, 3});
+}
+
+TEST_F(MarginTest, InitialMarginBracketsAndPreTradeChecks) {
+  send(in::deposit(5, 1'000'000'000, 1));  // 1,000 USD
+  // 0.5 BTC at 100,000: W = 50,000 USD, exactly the first bracket's edge: IM 2% = 1,000 USD.
+  EXPECT_EQ(send(lim(10, 5, Buy, 1'000'000, 500, 1)),
+            (Lines{"accepted order_id=10 account=5 instrument=1 side=buy type=limit tif=gtc price=1000000 qty=500 "
+                   "stp=default",
+                   "margin account=5 collateral=1000000000 equity=1000000000 im=1000000000 mm=0",
+                   "depth instrument=1 side=buy price=1000000 qty=500 orders=1",
+                   "top_of_book instrument=1 bid=500@1000000 ask=0@0"}));
+  // 0.001 more: W = 50,100 USD, second bracket: IM 2,505 USD > equity.
+  EXPECT_EQ(send(lim(11, 5, Buy, 1'000'000, 1, 1)),
+            (Lines{"rejected id=11 account=5 instrument=1 reason=insufficient_margin input=new_order"}));
+  // Sells offset the buys in W = max(|Ps + Nbuy|, |Ps - Nsell|): 44,000 USD of sells keep W.
+  EXPECT_EQ(send(lim(12, 5, Sell, 1'100'000, 400, 1)),
+            (Lines{"accepted order_id=12 account=5 instrument=1 side=sell type=limit tif=gtc price=1100000 qty=400 "
+                   "stp=default",
+                   "margin account=5 collateral=1000000000 equity=1000000000 im=1000000000 mm=0",
+                   "depth instrument=1 side=sell price=1100000 qty=400 orders=1",
+                   "top_of_book instrument=1 bid=500@1000000 ask=400@1100000"}));
+  EXPECT_EQ(send(lim(13, 5, Sell, 1'100'000, 101, 1)),
+            (Lines{"rejected id=13 account=5 instrument=1 reason=insufficient_margin input=new_order"}));
+  // A modify is checked as the order it becomes: 0.5 at 100,000.5 is 50,000.25 USD, bracket 1.
+  EXPECT_EQ(send(in::modify(10, 5, 1'000'005, 500, 1)),
+            (Lines{"rejected id=10 account=5 instrument=1 reason=insufficient_margin input=modify"}));
+  // A decrease only lowers W: W = max(40,000, 44,000) = 44,000, IM 880 USD.
+  EXPECT_EQ(send(in::modify(10, 5, 1'000'000, 400, 1)),
+            (Lines{"modified order_id=10 account=5 instrument=1 new_price=1000000 new_qty=400 priority_kept=1",
+                   "margin account=5 collateral=1000000000 equity=1000000000 im=880000000 mm=0",
+                   "depth instrument=1 side=buy price=1000000 qty=400 orders=1",
+                   "top_of_book instrument=1 bid=400@1000000 ask=400@1100000"}));
+
+  // The last bracket caps W at 1,000,000 USD, whatever the equity.
+  send(in::deposit(6, 10'000'000'000'000, 2));
+  EXPECT_EQ(send(lim(20, 6, Buy, 1'000'000, 10'000, 1))[1],
+            "margin account=6 collateral=10000000000000 equity=10000000000000 im=100000000000 mm=0");
+  EXPECT_EQ(send(lim(21, 6, Buy, 900'000, 1, 1)),
+            (Lines{"rejected id=21 account=6 instrument=1 reason=insufficient_margin input=new_order"}));
+
+  // A market order counts at its effective limit: max_price without a worst price (120,000 USD
+  // per BTC: IM 5% of 120,000 = 6,000 USD > 5,000 USD), else the worst price (IM 5,000 USD).
+  send(in::deposit(7, 5'000'000'000, 3));
+  auto market = in::new_order({.id = 30,
+                               .account = 7,
+                               .instrument = 1,
+                               .side = Buy,
+                               .type = OrderType::Market,
+                               .tif = TimeInForce::IOC,
+                               .price = 0,
+                               .qty = 1000});
+  EXPECT_EQ(send(market), (Lines{"rejected id=30 account=7 instrument=1 reason=insufficient_margin input=new_order"}));
+  market.price = 1'000'000;
+  // Accepted and cancelled in the same event: named by OrderAccepted, so a MarginUpdate.
+  EXPECT_EQ(send(market),
+            (Lines{"accepted order_id=30 account=7 instrument=1 side=buy type=market tif=ioc price=1000000 qty=1000 "
+                   "stp=default",
+                   "cancelled order_id=30 account=7 instrument=1 qty=1000 reason=no_liquidity side=buy",
+                   "margin account=7 collateral=5000000000 equity=5000000000 im=0 mm=0"}));
+  // A stop-market counts at its trigger price.
+  auto stop = in::new_order({.id = 31,
+                             .account = 7,
+                             .instrument = 1,
+                             .side = Buy,
+                             .type = OrderType::StopMarket,
+                             .tif = TimeInForce::IOC,
+                             .qty = 1000,
+                             .trigger = 1'000'005});
+  EXPECT_EQ(send(stop), (Lines{"rejected id=31 account=7 instrument=1 reason=insufficient_margin input=new_order"}));
+  stop.trigger_price = 1'000'000;
+  EXPECT_EQ(send(stop),
+            (Lines{"accepted order_id=31 account=7 instrument=1 side=buy type=stop_market tif=ioc price=0 qty=1000 "
+                   "trigger=1000000 stp=default",
+                   "margin account=7 collateral=5000000000 equity=5000000000 im=5000000000 mm=0"}));
+  // Withdrawals are limited to min(C, equity) - IMR.
+  EXPECT_EQ(send(in::withdrawal(7, 1, 4)),
+            (Lines{"rejected id=4 account=7 instrument=0 reason=insufficient_funds input=withdrawal"}));
+  send(in::cancel(31, 7, 1));
+  EXPECT_EQ(send(in::withdrawal(5, 120'000'001, 5)),
+            (Lines{"rejected id=5 account=5 instrument=0 reason=insufficient_funds input=withdrawal"}));
+  EXPECT_EQ(send(in::withdrawal(5, 120'000'000, 6)),
+            (Lines{"balance account=5 reason=withdrawal delta=-120000000 balance=880000000",
+                   "margin account=5 collateral=880000000 equity=880000000 im=880000000 mm=0"}));
+}
+
+TEST_F(MarginTest, ReduceOnlyOrdersAndTheirCancellation) {
+  send(in::deposit(1, 1'000'000'000'000, 1));
+  send(in::deposit(2, 1'000'000'000'000, 2));
+  send(lim(1, 2, Sell, 1'000'000, 1500, 1));
+  send(lim(2, 1, Buy, 1'000'000, 1500, 1, TimeInForce::IOC));  // account 1 long 1.5 BTC
+  constexpr std::uint8_t kRO = cascade::order_flags::kReduceOnly;
+  // Reduce-only orders count no notional: W stays 150,000 USD (IM 7,500 USD).
+  EXPECT_EQ(send(lim(3, 1, Sell, 1'050'000, 400, 1, TimeInForce::GTC, kRO)),
+            (Lines{"accepted order_id=3 account=1 instrument=1 side=sell type=limit tif=gtc price=1050000 qty=400 "
+                   "flags=2 stp=default",
+                   "margin account=1 collateral=999925000000 equity=999925000000 im=7500000000 mm=3000000000",
+                   "depth instrument=1 side=sell price=1050000 qty=400 orders=1",
+                   "top_of_book instrument=1 bid=0@0 ask=400@1050000"}));
+  auto stop = in::new_order({.id = 4,
+                             .account = 1,
+                             .instrument = 1,
+                             .side = Sell,
+                             .type = OrderType::StopMarket,
+                             .tif = TimeInForce::IOC,
+                             .qty = 600,
+                             .trigger = 950'000,
+                             .flags = kRO});
+  EXPECT_EQ(send(stop).size(), 2u);  // 400 + 600 <= 1500
+  EXPECT_EQ(send(lim(5, 1, Sell, 1'060'000, 501, 1, TimeInForce::GTC, kRO)),
+            (Lines{"rejected id=5 account=1 instrument=1 reason=reduce_only_would_increase input=new_order"}));
+  EXPECT_EQ(send(lim(6, 1, Buy, 990'000, 1, 1, TimeInForce::GTC, kRO)),
+            (Lines{"rejected id=6 account=1 instrument=1 reason=reduce_only_would_increase input=new_order"}));
+  EXPECT_EQ(send(lim(7, 3, Buy, 990'000, 1, 1, TimeInForce::GTC, kRO)),  // no position at all
+            (Lines{"rejected id=7 account=3 instrument=1 reason=reduce_only_would_increase input=new_order"}));
+  // A reduce-only modify may not grow past the position either (the order itself left out).
+  EXPECT_EQ(send(in::modify(3, 1, 1'050'000, 901, 1)),
+            (Lines{"rejected id=3 account=1 instrument=1 reason=reduce_only_would_increase input=modify"}));
+  // A plain sell of 1 BTC leaves long 0.5 < 1.0 of reduce-only sells: the newest (the stop)
+  // is cancelled right after the fill's position updates; 0.4 still fits.
+  send(lim(8, 2, Buy, 1'000'000, 1000, 1));
+  EXPECT_EQ(send(lim(9, 1, Sell, 1'000'000, 1000, 1, TimeInForce::IOC)),
+            (Lines{"accepted order_id=9 account=1 instrument=1 side=sell type=limit tif=ioc price=1000000 qty=1000 "
+                   "stp=default",
+                   "fill maker=8 taker=9 maker_account=2 taker_account=1 instrument=1 aggressor=sell price=1000000 "
+                   "qty=1000 maker_leaves=0 taker_leaves=0 maker_fee=-10000000 taker_fee=50000000",
+                   "position account=2 instrument=1 size=-500 entry_value=-50000000000 realized_pnl=0",
+                   "position account=1 instrument=1 size=500 entry_value=50000000000 realized_pnl=0",
+                   "cancelled order_id=4 account=1 instrument=1 qty=600 reason=reduce_only side=sell",
+                   "margin account=1 collateral=999875000000 equity=999875000000 im=1000000000 mm=500000000",
+                   "margin account=2 collateral=1000025000000 equity=1000025000000 im=1000000000 mm=500000000",
+                   "depth instrument=1 side=buy price=1000000 qty=0 orders=0",
+                   "top_of_book instrument=1 bid=0@0 ask=400@1050000"}));
+  // The position flips through zero: every reduce-only sell left goes.
+  send(lim(10, 2, Buy, 990'000, 800, 1));
+  const Lines flip = send(lim(11, 1, Sell, 990'000, 800, 1, TimeInForce::IOC));
+  ASSERT_EQ(flip.size(), 11u);
+  EXPECT_EQ(flip[3], "position account=1 instrument=1 size=-300 entry_value=-29700000000 realized_pnl=-500000000");
+  EXPECT_EQ(flip[4], "cancelled order_id=3 account=1 instrument=1 qty=400 reason=reduce_only side=sell");
+  EXPECT_EQ(flip[5], "margin account=1 collateral=999335400000 equity=999335400000 im=594000000 mm=297000000");
+  EXPECT_EQ(engine->live_orders(), 0u);
+  expect_money_conserved({1, 2});
+}
+
+TEST_F(MarginTest, MarkIsTheClampedMedianOfIndexAndBook) {
+  send(in::deposit(1, 1'000'000'000'000, 1));
+  EXPECT_EQ(send(in::index_price(1, 1'000'000)), (Lines{"mark_price instrument=1 mark=1000000 index=1000000 last=0"}));
+  EXPECT_EQ(send(in::index_price(1, 1'000'000)), Lines{});  // nothing changed
+  EXPECT_EQ(send(lim(1, 1, Buy, 990'000, 1, 1)).size(), 4u);  // one side only: mark = index
+  EXPECT_EQ(send(lim(2, 1, Sell, 1'010'000, 1, 1)).size(), 4u);  // median(100,000, 99,000, 101,000)
+  // median(105,000, 99,000, 101,000) = 101,000, clamped to 105,000 - 1% = 103,950.
+  EXPECT_EQ(send(in::index_price(1, 1'050'000)), (Lines{"mark_price instrument=1 mark=1039500 index=1050000 last=0"}));
+  EXPECT_EQ(send(in::index_price(1, 1'000'500)), (Lines{"mark_price instrument=1 mark=1000500 index=1000500 last=0"}));
+  // The bid goes: one side, mark = index, unchanged: no MarkPrice.
+  EXPECT_EQ(send(in::cancel(1, 1, 1)),
+            (Lines{"cancelled order_id=1 account=1 instrument=1 qty=1 reason=user side=buy",
+                   "margin account=1 collateral=1000000000000 equity=1000000000000 im=2020000 mm=0",
+                   "depth instrument=1 side=buy price=990000 qty=0 orders=0",
+                   "top_of_book instrument=1 bid=0@0 ask=1@1010000"}));
+  // A bid at 100,500 makes the median the bid; MarkPrice comes after the market data.
+  EXPECT_EQ(send(lim(3, 1, Buy, 1'005'000, 1, 1)),
+            (Lines{"accepted order_id=3 account=1 instrument=1 side=buy type=limit tif=gtc price=1005000 qty=1 "
+                   "stp=default",
+                   "margin account=1 collateral=1000000000000 equity=1000000000000 im=2020000 mm=0",
+                   "depth instrument=1 side=buy price=1005000 qty=1 orders=1",
+                   "top_of_book instrument=1 bid=1@1005000 ask=1@1010000",
+                   "mark_price instrument=1 mark=1005000 index=1000500 last=0"}));
+  EXPECT_EQ(engine->mark(1), 1'005'000);
+  EXPECT_EQ(engine->mark(2), 0);  // no index, no trade
+}
+
+TEST_F(MarginTest, IsolatedPositionsKeepTheirOwnMargin) {
+  send(in::deposit(4, 10'000'000'000, 1));
+  send(in::deposit(2, 1'000'000'000'000, 2));
+  EXPECT_EQ(send(in::account_settings(4, 1, 1, 0)), Lines{});
+  send(lim(1, 2, Sell, 1'000'000, 500, 1));
+  // IM of the increase, 2% of 50,000 USD = 1,000 USD, moves from C to B; the isolated position
+  // is in neither the cross equity nor the IMR.
+  EXPECT_EQ(send(lim(2, 4, Buy, 1'000'000, 500, 1, TimeInForce::IOC)),
+            (Lines{"accepted order_id=2 account=4 instrument=1 side=buy type=limit tif=ioc price=1000000 qty=500 "
+                   "stp=default",
+                   "fill maker=1 taker=2 maker_account=2 taker_account=4 instrument=1 aggressor=buy price=1000000 "
+                   "qty=500 maker_leaves=0 taker_leaves=0 maker_fee=-5000000 taker_fee=25000000",
+                   "position account=2 instrument=1 size=-500 entry_value=-50000000000 realized_pnl=0",
+                   "position account=4 instrument=1 size=500 entry_value=50000000000 realized_pnl=0",
+                   "margin account=2 collateral=1000005000000 equity=1000005000000 im=1000000000 mm=500000000",
+                   "margin account=4 collateral=8975000000 equity=8975000000 im=0 mm=0",
+                   "depth instrument=1 side=sell price=1000000 qty=0 orders=0",
+                   "top_of_book instrument=1 bid=0@0 ask=0@0",
+                   "mark_price instrument=1 mark=1000000 index=0 last=1000000"}));
+  EXPECT_EQ(engine->position(4, 1).isolated_margin, 1'000'000'000);
+  EXPECT_TRUE(engine->isolated(4, 1));
+  // The mode cannot change under a position; setting the same mode is accepted.
+  EXPECT_EQ(send(in::account_settings(4, 1, 0, 0)),
+            (Lines{"rejected id=0 account=4 instrument=1 reason=invalid_settings input=account_settings"}));
+  EXPECT_EQ(send(in::account_settings(4, kAllInstruments, 0, 0)), Lines{});  // instrument 1 has its own
+  EXPECT_EQ(send(in::account_settings(4, 1, 1, 0)), Lines{});
+  // Selling 0.2 of 0.5 returns the share trunc(1,000 * 0.2 / 0.5) = 400 USD plus r = 0.
+  send(lim(3, 2, Buy, 1'000'000, 200, 1));
+  send(lim(4, 4, Sell, 1'000'000, 200, 1, TimeInForce::IOC));
+  EXPECT_EQ(engine->position(4, 1).isolated_margin, 600'000'000);
+  EXPECT_EQ(engine->balance(4), 8'975'000'000 + 400'000'000 - 10'000'000);
+  // Closing returns all of B.
+  send(lim(5, 2, Buy, 1'000'000, 300, 1));
+  send(lim(6, 4, Sell, 1'000'000, 300, 1, TimeInForce::IOC));
+  EXPECT_EQ(engine->position(4, 1).isolated_margin, 0);
+  EXPECT_EQ(engine->balance(4), 9'950'000'000);
+  EXPECT_EQ(send(in::account_settings(4, 1, 0, 0)), Lines{});
+  EXPECT_FALSE(engine->isolated(4, 1));
+  expect_money_conserved({2, 4});
+  // An isolated order needs IM(W) <= C: 10 BTC at 100,000 needs 100,000 USD.
+  send(in::account_settings(4, 1, 1, 0));
+  EXPECT_EQ(send(lim(7, 4, Buy, 1'000'000, 10'000, 1)),
+            (Lines{"rejected id=7 account=4 instrument=1 reason=insufficient_margin input=new_order"}));
+}
+
+TEST_F(MarginTest, TierDefinitionsMustBeIncreasingBoundedAndContinuous) {
+  auto reject = Lines{"rejected id=0 account=0 instrument=3 reason=invalid_instrument input=instrument"};
+  auto good = in::instrument(3, 1, 1, 1, 100, 100);
+  good.tier_count = 2;
+  // maint_1 = floor(123,457 * (3% - 1.5%)) = floor(1,851.855) = 1,851 micros.
+  good.tiers[0] = {123'457, 3'000'000, 1'500'000, 0};
+  good.tiers[1] = {1'000'003, 7'000'000, 3'000'000, 1851};
+  auto bad = good;
+  bad.tiers[1].maint_amount = 1852;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.tiers[0].maint_amount = 1, bad.tiers[1].maint_amount = 1852;  // maint_0 must be 0
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.tiers[1].max_notional = 123'457;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.tiers[0].max_notional = 0;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.tiers[0].mmr = 0;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.tiers[1].mmr = 7'000'001;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.tiers[1].imr = 100'000'001;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.tiers[1].imr = 2'999'999, bad.tiers[1].mmr = 1'500'000, bad.tiers[1].maint_amount = 0;
+  EXPECT_EQ(send(bad), reject);  // imr falls
+  bad = good, bad.tiers[1].mmr = 1'000'000, bad.tiers[1].maint_amount = -618;
+  EXPECT_EQ(send(bad), reject);  // mmr falls (even with the continuous, floored -617.285 -> -618)
+  bad = good, bad.tiers[2].max_notional = 2'000'000;
+  EXPECT_EQ(send(bad), reject);  // an entry past tier_count
+  bad = good, bad.mark_band = 100'000'001;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.mark_band = -1;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.maker_fee = -100'000'001;
+  EXPECT_EQ(send(bad), reject);
+  bad = good, bad.taker_fee = 100'000'001;
+  EXPECT_EQ(send(bad), reject);
+  EXPECT_EQ(send(good), Lines{});
+  // imr = mmr = 100%, fees and mark band at their limits.
+  good.tiers[1] = {1'000'003, 100'000'000, 100'000'000, 121'605};  // floor(123,457 * 98.5%)
+  good.maker_fee = -100'000'000;
+  good.taker_fee = 100'000'000;
+  good.mark_band = 100'000'000;
+  EXPECT_EQ(send(good), Lines{});
+
+  // A redefinition keeps its decimals while positions are open.
+  send(in::deposit(1, 1'000'000'000, 1));
+  send(in::deposit(2, 1'000'000'000, 2));
+  send(lim(1, 1, Sell, 50, 1, 3));
+  send(lim(2, 2, Buy, 50, 1, 3, TimeInForce::IOC));
+  ASSERT_EQ(engine->position(2, 3).size, 1);
+  ASSERT_EQ(engine->live_orders(), 0u);
+  auto other = good;
+  other.price_decimals = 3;
+  EXPECT_EQ(send(other), reject);
+  other = good, other.tier_count = 0, other.tiers[0] = {}, other.tiers[1] = {};
+  EXPECT_EQ(send(other), Lines{});  // tiers, fees and band may change
+}
+
+TEST_F(MarginTest, NotionalOverflowBoundsWhatAPositionCanReach) {
+  // m = 6, highest price 2^40: value_up(2^40, n) = n * 2^40 * 1e6 <= 2^62 for n <= 4.
+  auto big = in::instrument(3, 1 << 30, 1, 1 << 30, cascade::Price{1} << 40, 100);
+  big.price_decimals = 0;
+  big.qty_decimals = 0;
+  EXPECT_EQ(send(big), Lines{});
+  const cascade::Price low = 1 << 30, high = cascade::Price{1} << 40;
+  EXPECT_EQ(send(lim(1, 1, Buy, low, 4, 3)).size(), 4u);
+  EXPECT_EQ(send(lim(2, 1, Buy, low, 1, 3)),
+            (Lines{"rejected id=2 account=1 instrument=3 reason=notional_overflow input=new_order"}));
+  EXPECT_EQ(send(lim(3, 1, Sell, high, 4, 3)).size(), 4u);  // the other side counts apart
+  EXPECT_EQ(send(in::modify(3, 1, high, 5, 3)),
+            (Lines{"rejected id=3 account=1 instrument=3 reason=notional_overflow input=modify"}));
+  // A position counts too: account 2 buys 3, then may only have 1 more on its buy side.
+  send(lim(4, 2, Buy, high, 3, 3, TimeInForce::IOC));
+  EXPECT_EQ(engine->position(2, 3).size, 3);
+  EXPECT_EQ(send(lim(5, 2, Buy, low, 2, 3)),
+            (Lines{"rejected id=5 account=2 instrument=3 reason=notional_overflow input=new_order"}));
+  EXPECT_EQ(send(lim(6, 2, Buy, low, 1, 3)).size(), 4u);
+
+  // |s| + Q must also fit a 64-bit quantity: with m = -30 a unit at price 1 is worth 1e-30
+  // micros, so there only the quantity can overflow.
+  auto tiny = in::instrument(0, 1, 1, 1, 1, std::numeric_limits<cascade::Qty>::max());
+  tiny.price_decimals = 18;
+  tiny.qty_decimals = 18;
+  EXPECT_EQ(send(tiny), Lines{});
+  EXPECT_EQ(send(lim(7, 5, Buy, 1, std::numeric_limits<cascade::Qty>::max() - 3, 0)).size(), 4u);
+  EXPECT_EQ(send(lim(8, 5, Buy, 1, 1, 0)).size(), 4u);  // |s| + Q = INT64_MAX - 2
+  EXPECT_EQ(send(lim(9, 5, Buy, 1, 3, 0)),
+            (Lines{"rejected id=9 account=5 instrument=0 reason=notional_overflow input=new_order"}));
+}
+
+TEST_F(MarginTest, PositionRecordsAreLimited) {
+  reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1 << 17, .max_positions = 2});
+  send(margin::btc());
+  send(margin::cents());
+  const auto capacity = [](cascade::OrderId id, cascade::AccountId a, cascade::InstrumentId i) {
+    return Lines{"rejected id=" + std::to_string(id) + " account=" + std::to_string(a) +
+                 " instrument=" + std::to_string(i) + " reason=account_capacity input=new_order"};
+  };
+  EXPECT_EQ(send(lim(1, 1, Buy, 3100, 1, 2)).size(), 4u);  // record (1, 2)
+  EXPECT_EQ(send(lim(2, 2, Sell, 3900, 1, 2)).size(), 4u);  // record (2, 2): the table is full
+  EXPECT_EQ(send(lim(3, 3, Buy, 3100, 1, 2)), capacity(3, 3, 2));
+  EXPECT_EQ(send(lim(4, 1, Buy, 1'000'000, 1, 1)), capacity(4, 1, 1));
+  // Even an order that could not rest needs its record while it is checked.
+  EXPECT_EQ(send(lim(5, 3, Buy, 3100, 1, 2, TimeInForce::IOC)), capacity(5, 3, 2));
+  EXPECT_EQ(send(lim(6, 1, Buy, 3101, 1, 2)).size(), 4u);  // (1, 2) has its record
+  // A per-instrument setting keeps a record; the account default needs none.
+  EXPECT_EQ(send(in::account_settings(4, 2, 1, 0)),
+            (Lines{"rejected id=0 account=4 instrument=2 reason=account_capacity input=account_settings"}));
+  EXPECT_EQ(send(in::account_settings(4, kAllInstruments, 1, 0)), Lines{});
+  // A record without orders or position goes: (2, 2) is freed.
+  send(in::cancel(2, 2, 2));
+  EXPECT_EQ(send(in::account_settings(4, 2, 0, 0)), Lines{});  // takes (4, 2) for good
+  EXPECT_EQ(send(lim(7, 3, Buy, 3100, 1, 2)), capacity(7, 3, 2));
+}

@@ -115,6 +115,13 @@ void body(const EventView& ev, Line& l) {
           "min_price", num(m.min_price))("max_price", num(m.max_price))("max_order_qty", num(m.max_order_qty))(
           "reference_price", num(m.reference_price))("price_band", num(m.price_band))("market_band",
                                                                                       num(m.market_band));
+      if (m.maker_fee || m.taker_fee) l("maker_fee", num(m.maker_fee))("taker_fee", num(m.taker_fee));
+      if (m.mark_band) l("mark_band", num(m.mark_band));
+      for (int k = 0; k < m.tier_count && k < kMaxTiers; ++k) {
+        const MarginTier& t = m.tiers[k];
+        l("tier" + std::to_string(k), num(t.max_notional) + "/" + num(t.imr) + "/" + num(t.mmr) + "/" +
+                                          num(t.maint_amount));
+      }
       break;
     }
     case MsgType::Deposit: {
@@ -225,6 +232,56 @@ void body(const EventView& ev, Line& l) {
       const auto& m = ev.as<BalanceChange>();
       l("account", num(m.account))("reason", balance_reason(m.reason))("delta", num(m.delta))("balance",
                                                                                               num(m.balance));
+      break;
+    }
+    case MsgType::MarkPrice: {
+      const auto& m = ev.as<MarkPrice>();
+      l("instrument", num(m.instrument))("mark", num(m.mark))("index", num(m.index))("last", num(m.last));
+      break;
+    }
+    case MsgType::PositionUpdate: {
+      const auto& m = ev.as<PositionUpdate>();
+      l("account", num(m.account))("instrument", num(m.instrument))("size", num(m.size))(
+          "entry_value", num(m.entry_value))("realized_pnl", num(m.realized_pnl));
+      break;
+    }
+    case MsgType::MarginUpdate: {
+      const auto& m = ev.as<MarginUpdate>();
+      l("account", num(m.account))("collateral", num(m.collateral))("equity", num(m.equity))(
+          "im", num(m.initial_margin))("mm", num(m.maintenance_margin));
+      break;
+    }
+    case MsgType::FundingPayment: {
+      const auto& m = ev.as<FundingPayment>();
+      l("account", num(m.account))("instrument", num(m.instrument))("position", num(m.position))(
+          "rate", num(m.rate))("amount", num(m.amount));
+      break;
+    }
+    case MsgType::InsuranceFund: {
+      const auto& m = ev.as<InsuranceFund>();
+      static constexpr std::string_view reasons[] = {"", "liquidation_fee", "liquidation_surplus",
+                                                     "bankruptcy_payout", "funding_remainder"};
+      l("instrument", num(m.instrument))("reason", named(static_cast<unsigned>(m.reason), reasons))(
+          "delta", num(m.delta))("balance", num(m.balance));
+      break;
+    }
+    case MsgType::Liquidation: {
+      const auto& m = ev.as<Liquidation>();
+      l("account", num(m.account))("instrument", num(m.instrument))("side", side(m.side))(
+          "stage", num(static_cast<std::uint8_t>(m.stage)))("depth", num(m.depth))("qty", num(m.qty))(
+          "price", num(m.price))("amount", num(m.amount))("origin", num(m.cascade_origin));
+      break;
+    }
+    case MsgType::Deleverage: {
+      const auto& m = ev.as<Deleverage>();
+      l("account", num(m.account))("counter_account", num(m.counter_account))("instrument", num(m.instrument))(
+          "rank", num(m.rank))("qty", num(m.qty))("price", num(m.price));
+      break;
+    }
+    case MsgType::CircuitBreaker: {
+      const auto& m = ev.as<CircuitBreaker>();
+      l("instrument", num(m.instrument))("paused", num(m.paused))("reference_price", num(m.reference_price))(
+          "until", num(m.until_ns));
       break;
     }
     default:

@@ -1,6 +1,7 @@
 #include "support/random_events.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 
@@ -136,6 +137,28 @@ std::int64_t saturate(__int128 v) {
   return static_cast<std::int64_t>(v < lo ? lo : v > hi ? hi : v);
 }
 
+// Tiers with the maintenance amounts docs/margin.md requires for a continuous MM:
+// maint_k = maint_{k-1} + floor(max_notional_{k-1} * (mmr_k - mmr_{k-1}) / 1e8).
+struct TierRow {
+  Money max_notional;
+  Rate imr;
+  Rate mmr;
+};
+template <std::size_t N>
+constexpr std::array<wire::MarginTier, 4> tiers(const TierRow (&rows)[N]) {
+  std::array<wire::MarginTier, 4> t{};
+  for (std::size_t k = 0; k < N; ++k) {
+    t[k] = {rows[k].max_notional, rows[k].imr, rows[k].mmr, 0};
+    if (k > 0) {
+      const __int128 num = static_cast<__int128>(rows[k - 1].max_notional) * (rows[k].mmr - rows[k - 1].mmr);
+      __int128 q = num / 100'000'000;
+      if (num % 100'000'000 != 0 && num < 0) --q;
+      t[k].maint_amount = t[k - 1].maint_amount + static_cast<Money>(q);
+    }
+  }
+  return t;
+}
+
 constexpr Price kP58 = Price{1} << 58;
 constexpr Qty kQ40 = Qty{1} << 40;
 
@@ -167,21 +190,70 @@ RandomEvents::RandomEvents(std::uint64_t seed, const GeneratorConfig& config)
       {{1, 1, 1, 8, 1000, 1, pct(500), pct(1000)}, {1, 3, 1, 8, 999, 4, pct(50), pct(2000)}},
       {{1, 1, 1, 100, 100, kHuge, pct(1), pct(50)}, {5, 1, 5, 100, 100, kHuge, pct(2000), pct(2000)}},
   };
+  // Margin terms. Small layouts: instrument 0 trades about $1 per unit (m = 4), 1 about a cent
+  // with m = -1 (value and fee rounding, tier boundaries whose maintenance amounts round),
+  // 2 about $30 per unit with four brackets, 3 has one bracket and is unmargined in its second
+  // layout. Extreme layouts: decimals with m < 0 keep every amount inside int64, and the
+  // brackets cap positions so sizes stay inside int64 too.
+  constexpr auto kT0 = tiers({{50'000'000, pct(10), pct(5)}, {200'000'000, pct(20), pct(10)}, {500'000'000, pct(50), pct(25)}});
+  constexpr auto kT0b = tiers({{1'000'000'000, pct(25), 12'500'000}});
+  constexpr auto kT1 = tiers({{123'457, pct(3), 1'500'000}, {1'000'003, pct(7), pct(3)}, {2'000'000, pct(15), pct(9)}});
+  constexpr auto kT2 = tiers({{200'000'000, pct(5), 2'500'000},
+                              {1'000'000'000, pct(10), pct(5)},
+                              {4'000'000'000, pct(25), 12'500'000},
+                              {10'000'000'000, pct(50), pct(30)}});
+  constexpr auto kT3 = tiers({{1'000'000'000, pct(20), pct(10)}});
+  constexpr auto kE0 = tiers({{1'000'000'000, pct(10), pct(5)}});
+  constexpr auto kE1 = tiers({{300'000'000, pct(20), pct(10)}, {1'000'000'000, pct(50), pct(40)}});
+  constexpr auto kE2 = tiers({{10'000'000'000, pct(100), pct(50)}});
+  constexpr auto kE3 = tiers({{5'000'000'000, pct(100), pct(100)}, {std::numeric_limits<Money>::max(), pct(100), pct(100)}});
+  auto spec = [](std::uint8_t pd, std::uint8_t qd, Rate maker, Rate taker, Rate mark_band, std::uint8_t count,
+                 const std::array<wire::MarginTier, 4>& t) {
+    MarginSpec m{pd, qd, maker, taker, mark_band, count, {}};
+    for (int k = 0; k < 4; ++k) m.tiers[k] = t[k];
+    return m;
+  };
+  const MarginSpec kSpecs[4][2] = {
+      {spec(0, 2, -10'000, 50'000, pct(1), 3, kT0), spec(0, 2, -10'000, 60'000, 500'000, 1, kT0b)},
+      {spec(4, 3, 20'000, 70'000, 0, 3, kT1), spec(4, 3, -25'000, 40'000, pct(3), 3, kT1)},
+      {spec(1, 3, -25'000, 75'000, pct(5), 4, kT2), spec(1, 3, -25'000, 75'000, pct(2), 4, kT2)},
+      {spec(0, 0, 0, 100'000, pct(50), 1, kT3), spec(0, 0, -10'000, 30'000, pct(50), 0, kT3)},
+  };
+  const MarginSpec kExtremeSpecs[4][2] = {
+      {spec(18, 12, -10'000, 50'000, pct(100), 1, kE0), spec(18, 12, 0, 50'000, 0, 1, kE0)},
+      {spec(6, 10, -20'000, 80'000, pct(100), 2, kE1), spec(6, 10, 0, 0, 1, 2, kE1)},
+      {spec(0, 0, -pct(5), pct(6), 0, 0, kE2), spec(0, 0, -pct(100), pct(100), pct(1), 1, kE2)},
+      {spec(0, 0, -pct(50), pct(60), 1, 2, kE3), spec(0, 0, 0, pct(1), pct(100), 2, kE3)},
+  };
   const std::uint32_t n = std::min<std::uint32_t>(cfg_.instruments, 4);
   for (std::uint32_t i = 0; i < n; ++i) {
     Model m{};
     m.id = i;
-    const auto& grids = cfg_.layouts == Layouts::Extreme ? kExtreme[i] : kGrids[i];
+    const bool extreme = cfg_.layouts == Layouts::Extreme;
+    const auto& grids = extreme ? kExtreme[i] : kGrids[i];
     m.grids[0] = grids[0];
     m.grids[1] = grids[1];
+    m.margins[0] = extreme ? kExtremeSpecs[i][0] : kSpecs[i][0];
+    m.margins[1] = extreme ? kExtremeSpecs[i][1] : kSpecs[i][1];
     models_.push_back(m);
   }
   for (auto& m : models_) {
     m.mid = start_mid(m);
     push(definition(m, 0));
   }
-  for (AccountId a = 0; a < cfg_.accounts; ++a)
-    push(input::deposit(cfg_.account_base + a, 1'000'000'000, next_transfer_id_++));
+  // Collateral from a few dollars to tens of thousands: small accounts hit InsufficientMargin.
+  static constexpr Money kFunding[] = {3'000'000, 30'000'000, 300'000'000, 3'000'000'000, 30'000'000'000};
+  for (AccountId a = 0; a < cfg_.accounts; ++a) {
+    const Money amount = kFunding[rng_.below(5)];
+    push(input::deposit(cfg_.account_base + a, amount, next_transfer_id_++));
+  }
+  // Some accounts isolated by default, some on one instrument.
+  for (AccountId a = 0; a < cfg_.accounts; ++a) {
+    const std::uint64_t roll = rng_.below(10);
+    if (roll < 2) push(input::account_settings(cfg_.account_base + a, kAllInstruments, 1, 0));
+    if (roll >= 2 && roll < 5 && !models_.empty())
+      push(input::account_settings(cfg_.account_base + a, pick_model().id, 1, 0));
+  }
   for (auto& q : queue_) q.back() = kForwardOnly;
 }
 
@@ -217,15 +289,16 @@ EventView RandomEvents::next() {
 
 void RandomEvents::draw() {
   const std::uint64_t r = rng_.below(1000);
-  if (r < 636) return gen_new_order();
-  if (r < 746) return gen_cancel();
-  if (r < 876) return gen_modify();
-  if (r < 880) return gen_mass_cancel();
-  if (r < 905) return gen_index_price();
-  if (r < 927) return gen_transfer(true);
-  if (r < 945) return gen_transfer(false);
-  if (r < 953) return gen_account_settings();
-  if (r < 961) return gen_funding_rate();
+  if (r < 626) return gen_new_order();
+  if (r < 736) return gen_cancel();
+  if (r < 866) return gen_modify();
+  if (r < 870) return gen_mass_cancel();
+  if (r < 898) return gen_index_price();
+  if (r < 920) return gen_transfer(true);
+  if (r < 940) return gen_transfer(false);
+  if (r < 946) return gen_account_settings();
+  if (r < 950) return gen_mode_switch();
+  if (r < 962) return gen_funding_rate();
   if (r < 981) return push(input::heartbeat());
   if (r < 989) return gen_redefinition();
   if (r < 995) return gen_invalid_definition();
@@ -261,6 +334,14 @@ wire::InstrumentDefinition RandomEvents::definition(const Model& m, int grid) co
   d.reference_price = g.reference_price;
   d.price_band = g.price_band;
   d.market_band = g.market_band;
+  const MarginSpec& ms = m.margins[grid];
+  d.price_decimals = ms.price_decimals;
+  d.qty_decimals = ms.qty_decimals;
+  d.maker_fee = ms.maker_fee;
+  d.taker_fee = ms.taker_fee;
+  d.mark_band = ms.mark_band;
+  d.tier_count = ms.tier_count;
+  for (int k = 0; k < ms.tier_count; ++k) d.tiers[k] = ms.tiers[k];
   return d;
 }
 
@@ -375,6 +456,16 @@ void RandomEvents::observe(std::span<const std::byte> output) {
       case wire::MsgType::StopTriggered:
         if (Recent* r = find(ev.as<wire::StopTriggered>().order_id)) r->stop = false;
         break;
+      case wire::MsgType::PositionUpdate: {
+        const auto& u = ev.as<wire::PositionUpdate>();
+        positions_[{u.account, u.instrument}] = u.size;
+        break;
+      }
+      case wire::MsgType::MarginUpdate: {
+        const auto& u = ev.as<wire::MarginUpdate>();
+        margins_[u.account] = {u.collateral, u.equity, u.initial_margin};
+        break;
+      }
       default:
         break;
     }
@@ -405,7 +496,6 @@ void RandomEvents::gen_new_order() {
   o.account = pick_account();
   o.instrument = m.id;
   o.side = rng_.below(2) == 0 ? Side::Buy : Side::Sell;
-  const bool buy = o.side == Side::Buy;
   const std::uint64_t type_roll = rng_.below(100);
   o.type = type_roll < 66   ? OrderType::Limit
            : type_roll < 76 ? OrderType::Market
@@ -425,9 +515,23 @@ void RandomEvents::gen_new_order() {
   }
   const bool post_only = o.type == OrderType::Limit && o.tif == TimeInForce::GTC && rng_.per_mille(120);
   if (post_only) o.flags |= order_flags::kPostOnly;
-  if (rng_.per_mille(60)) o.flags |= order_flags::kReduceOnly;
+  const bool reduce_only = rng_.per_mille(100);
+  if (reduce_only) o.flags |= order_flags::kReduceOnly;
   o.stp = static_cast<SelfTradePrevention>(rng_.below(4));
   o.qty = pick_qty(m);
+  // A reduce-only order mostly faces the position, for up to its size (sometimes a bit more).
+  const auto held = positions_.find({o.account, o.instrument});
+  if (reduce_only && held != positions_.end() && held->second != 0 && rng_.per_mille(850)) {
+    const Qty size = held->second;
+    o.side = size > 0 ? Side::Sell : Side::Buy;
+    const Qty abs_size = size > 0 ? size : -size;
+    const Qty lots = abs_size / g.lot;
+    if (lots > 0) {
+      const std::int64_t k = rng_.per_mille(150) ? lots + rng_.between(1, 2) : rng_.between(1, lots);
+      o.qty = std::min<Qty>(k, g.max_order_qty / g.lot) * g.lot;
+    }
+  }
+  const bool buy = o.side == Side::Buy;
 
   // Stops sit a few ticks beyond the mid (sometimes already triggered).
   auto trigger = [&] {
@@ -679,7 +783,13 @@ void RandomEvents::gen_mass_cancel() {
 
 void RandomEvents::gen_index_price() {
   const Model& m = pick_model();
-  Price price = around_mid(m, -3, 3);
+  // Mostly near the trades; sometimes far, so the mark band clamps and equity swings.
+  Price price = rng_.per_mille(200) ? around_mid(m, -12, 12) : around_mid(m, -3, 3);
+  if (rng_.per_mille(30)) {  // outside the book's range: the mark stops at its edge
+    const std::int64_t k = rng_.between(1, 20);
+    price = rng_.below(2) == 0 ? ticks_from(m.g().max_price, k, m.g().tick)
+                               : std::max<Price>(1, ticks_from(m.g().min_price, -k, m.g().tick));
+  }
   InstrumentId instrument = m.id;
   if (rng_.per_mille(cfg_.invalid_per_mille * 2)) {
     const std::uint64_t k = rng_.below(3);
@@ -692,7 +802,22 @@ void RandomEvents::gen_index_price() {
 
 void RandomEvents::gen_transfer(bool deposit) {
   AccountId account = pick_account();
-  Money amount = deposit ? rng_.between(1, 5'000'000) : rng_.between(1, 3'000'000'000);
+  Money amount = 0;
+  if (deposit) {
+    amount = rng_.per_mille(100) ? rng_.between(10'000'000, 3'000'000'000) : rng_.between(1, 5'000'000);
+  } else {
+    // Mostly near the free collateral min(C, equity) - IMR of the last MarginUpdate (stale when
+    // marks moved since, which is fine): just below, at, or just above it.
+    const Free f = margins_.count(account) ? margins_.at(account) : Free{};
+    const Money free = std::min(f.collateral, f.equity) - f.initial_margin;
+    const std::uint64_t roll = rng_.below(10);
+    if (roll < 5 && free > 3)
+      amount = free + rng_.between(-3, 3);
+    else if (roll < 8 && free > 100)
+      amount = free / 100 * rng_.between(1, 99);
+    else
+      amount = rng_.between(1, 3'000'000'000);
+  }
   if (rng_.per_mille(cfg_.invalid_per_mille * 2)) {
     const std::uint64_t k = rng_.below(3);
     if (k == 0) amount = 0;
@@ -718,8 +843,37 @@ void RandomEvents::gen_account_settings() {
 
 void RandomEvents::gen_funding_rate() {
   const InstrumentId instrument = rng_.per_mille(100) ? bad_instrument() : pick_model().id;
-  const auto rate = static_cast<Rate>(rng_.between(-100'000, 100'000));
+  auto rate = static_cast<Rate>(rng_.between(-100'000, 100'000));
+  if (rng_.per_mille(100)) rate = static_cast<Rate>(rng_.between(-5'000'000, 5'000'000));
+  if (rng_.per_mille(20)) rate = 0;
   push(input::funding_rate(instrument, rate));
+}
+
+// Flatten one account on one instrument (cancel its orders, close the position with a
+// reduce-only market order), then switch the instrument's margin mode: accepted when the
+// account ended flat.
+void RandomEvents::gen_mode_switch() {
+  const Model& m = pick_model();
+  const AccountId account = pick_account();
+  push(input::mass_cancel(account, m.id));
+  const auto held = positions_.find({account, m.id});
+  if (held != positions_.end() && held->second != 0) {
+    input::Order o;
+    o.id = next_order_id_++;
+    o.client_order_id = next_client_id_++;
+    o.account = account;
+    o.instrument = m.id;
+    o.side = held->second > 0 ? Side::Sell : Side::Buy;
+    o.type = OrderType::Market;
+    o.tif = TimeInForce::IOC;
+    o.flags = order_flags::kReduceOnly;
+    const Qty size = held->second > 0 ? held->second : -held->second;
+    o.qty = std::min(size, m.g().max_order_qty);
+    push(input::new_order(o));
+  }
+  const auto mode = static_cast<std::uint8_t>(rng_.below(2));
+  const InstrumentId instrument = rng_.per_mille(200) ? kAllInstruments : m.id;
+  push(input::account_settings(account, instrument, mode, 0));
 }
 
 // The same layout with another reference price and bands; accepted only when the instrument
@@ -731,6 +885,19 @@ void RandomEvents::gen_redefinition() {
   static constexpr Rate kBands[] = {0, pct(1), pct(3), pct(10), pct(150)};
   d.price_band = kBands[rng_.below(5)];
   d.market_band = kBands[rng_.below(5)];
+  // Sometimes other margin terms: fees (rebates too), mark band, fewer or no brackets.
+  if (rng_.per_mille(300)) {
+    static constexpr Rate kFees[] = {-50'000, -10'000, 0, 10'000, 100'000};
+    d.maker_fee = kFees[rng_.below(5)];
+    d.taker_fee = kFees[rng_.below(5)];
+    static constexpr Rate kMarkBands[] = {0, pct(100), 1, pct(1), pct(20)};
+    d.mark_band = kMarkBands[rng_.below(5)];
+    // (Extreme layouts keep their brackets: they are what bounds the position sizes.)
+    if (d.tier_count > 0 && cfg_.layouts == Layouts::Small) {
+      d.tier_count = static_cast<std::uint8_t>(rng_.below(d.tier_count + 1u));
+      for (int k = d.tier_count; k < wire::kMaxTiers; ++k) d.tiers[k] = {};
+    }
+  }
   push(d);
 }
 
@@ -738,7 +905,7 @@ void RandomEvents::gen_invalid_definition() {
   const Model& m = pick_model();
   auto d = definition(m, static_cast<int>(rng_.below(2)));
   const std::int64_t small = rng_.between(1, 5);
-  switch (rng_.below(14)) {
+  switch (rng_.below(21)) {
     case 0:
       d.instrument =
           rng_.below(2) == 0 ? kAllInstruments : cfg_.engine.max_instruments + static_cast<InstrumentId>(small);
@@ -779,9 +946,67 @@ void RandomEvents::gen_invalid_definition() {
     case 12:
       d.tier_count = static_cast<std::uint8_t>(wire::kMaxTiers + small);
       break;
-    default:
+    case 13:
       d.max_order_qty = -d.max_order_qty;
       break;
+    case 14:
+      d.mark_band = rng_.below(2) == 0 ? -1 : 100'000'001;
+      break;
+    case 15: {
+      const bool maker = rng_.below(2) == 0;
+      const Rate rate = rng_.below(2) == 0 ? -100'000'001 : 100'000'001;
+      (maker ? d.maker_fee : d.taker_fee) = rate;
+      break;
+    }
+    case 16:  // other decimals: refused while positions are open (small layouts: the values shrink)
+      if (cfg_.layouts == Layouts::Small)
+        d.price_decimals = static_cast<std::uint8_t>(d.price_decimals + 1);
+      else
+        d.tiers[wire::kMaxTiers - 1].imr = 1;
+      break;
+    default: {  // broken brackets (docs/margin.md): give it two valid ones first
+      if (d.tier_count < 2) {
+        d.tier_count = 2;
+        d.tiers[0] = {1'000'000, pct(10), pct(5), 0};
+        d.tiers[1] = {2'000'000, pct(20), pct(10), 50'000};
+      }
+      const int k = static_cast<int>(rng_.below(d.tier_count));
+      wire::MarginTier& t = d.tiers[k];
+      switch (rng_.below(10)) {
+        case 0:  // not strictly increasing
+          d.tiers[d.tier_count - 1].max_notional = d.tiers[d.tier_count - 2].max_notional;
+          break;
+        case 1:
+          t.mmr = rng_.below(2) == 0 ? 0 : -t.mmr;
+          break;
+        case 2:
+          t.mmr = t.imr + 1;
+          break;
+        case 3:
+          t.imr = 100'000'001;
+          break;
+        case 4:  // discontinuous maintenance margin
+          d.tiers[d.tier_count - 1].maint_amount += rng_.below(2) == 0 ? 1 : -1;
+          break;
+        case 5:
+          t.imr = 0;
+          break;
+        case 6:
+          d.tiers[0].max_notional = rng_.below(2) == 0 ? 0 : -1;
+          break;
+        case 7:  // maintenance amounts from a nonzero start
+          for (int j = 0; j < d.tier_count; ++j) d.tiers[j].maint_amount += 1;
+          break;
+        case 8:  // an entry past tier_count
+          if (d.tier_count < wire::kMaxTiers) d.tiers[d.tier_count].max_notional = 1;
+          else d.tiers[0].mmr = 0;
+          break;
+        default:
+          t.mmr = std::numeric_limits<Rate>::min();
+          break;
+      }
+      break;
+    }
   }
   push(d);
 }

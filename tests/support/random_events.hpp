@@ -6,8 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cascade/engine.hpp"
@@ -99,10 +101,13 @@ struct GeneratorConfig {
   std::uint32_t aggression_per_mille = 1000;  // limit orders allowed to cross; lower: deeper books
 };
 
-// Produces an endless stream. The first events define the instruments and fund the accounts;
-// after that every kind of input is drawn with weights that keep the books populated:
-// prices walk within a few ticks of a moving mid so levels collide and drain, stops sit close
-// to it so they trigger and cascade, and cancels and modifies mostly aim at recent orders.
+// Produces an endless stream. The first events define the instruments (with margin tiers, fees
+// and mark bands; some unmargined), fund the accounts with very different amounts and make some
+// of them isolated; after that every kind of input is drawn with weights that keep the books
+// populated: prices walk within a few ticks of a moving mid so levels collide and drain, stops
+// sit close to it so they trigger and cascade, cancels and modifies mostly aim at recent orders,
+// reduce-only orders mostly face the account's position, withdrawals aim near the free
+// collateral, index prices move the marks and funding rounds charge the positions.
 class RandomEvents {
  public:
   RandomEvents(std::uint64_t seed, const GeneratorConfig& config);
@@ -111,9 +116,10 @@ class RandomEvents {
   EventView next();
 
   // Optional feedback: the output the reference engine wrote for the event just taken. The
-  // generator learns which orders are live (so cancels and modifies mostly hit them) and the
-  // last trade prices (so prices follow the market and stay inside the bands). The stream
-  // then depends on that output, which is deterministic too.
+  // generator learns which orders are live (so cancels and modifies mostly hit them), the
+  // last trade prices (so prices follow the market and stay inside the bands), the positions
+  // (for reduce-only orders and mode switches) and the margin numbers (for withdrawals near the
+  // limit). The stream then depends on that output, which is deterministic too.
   void observe(std::span<const std::byte> output);
 
   std::uint64_t generated() const { return seq_; }
@@ -129,9 +135,21 @@ class RandomEvents {
     Rate price_band;
     Rate market_band;
   };
+  // Margin terms of a layout; tier maintenance amounts are derived (continuous) unless a test
+  // breaks them on purpose.
+  struct MarginSpec {
+    std::uint8_t price_decimals;
+    std::uint8_t qty_decimals;
+    Rate maker_fee;
+    Rate taker_fee;
+    Rate mark_band;
+    std::uint8_t tier_count;
+    wire::MarginTier tiers[4];
+  };
   struct Model {
     InstrumentId id;
     Grid grids[2];  // the instrument flips between two layouts (regrid sequences)
+    MarginSpec margins[2];
     int grid = 0;
     Price mid = 0;
     const Grid& g() const { return grids[grid]; }
@@ -162,6 +180,7 @@ class RandomEvents {
   void gen_transfer(bool deposit);
   void gen_account_settings();
   void gen_funding_rate();
+  void gen_mode_switch();
   void gen_redefinition();
   void gen_invalid_definition();
   void gen_regrid();
@@ -189,6 +208,13 @@ class RandomEvents {
   std::size_t recent_next_ = 0;
   std::vector<Recent> live_;                           // live orders as the observed output says, any order
   std::unordered_map<OrderId, std::size_t> live_pos_;  // lookups only: iteration order never matters
+  std::map<std::pair<AccountId, InstrumentId>, Qty> positions_;  // as the PositionUpdates say
+  struct Free {
+    Money collateral = 0;
+    Money equity = 0;
+    Money initial_margin = 0;
+  };
+  std::map<AccountId, Free> margins_;  // the last MarginUpdate of each account
   std::deque<std::vector<std::byte>> queue_;
   alignas(8) std::byte buf_[512]{};
   std::uint64_t seq_ = 0;

@@ -1,5 +1,5 @@
-// Reference engine. Sections follow docs/matching.md; each rule cites the sentence it
-// implements where that helps.
+// Reference engine. Sections follow docs/matching.md and docs/margin.md; each rule cites the
+// sentence it implements where that helps.
 //
 // Readings of points the document leaves open (the engine must agree):
 //  - The first input passes the clock check whatever its ts_ns; equal timestamps pass.
@@ -14,13 +14,25 @@
 //  - Fill.flags has fill_flags::kStopTriggered when the taker is a stop that just triggered.
 //  - OrderAccepted echoes the order's fields as received (a market order's price 0 stays 0).
 //  - Market data is the difference between the books before and after the input.
-//  - Accepted instrument, index price, funding rate and account settings events write nothing;
-//    margin_mode and role must be 0 or 1.
+//  - Accepted instrument and account settings events write nothing (an index price or funding
+//    round writes only what docs/margin.md names); margin_mode and role must be 0 or 1.
+//
+// docs/margin.md states its own readings (value_up, the order of the pre-trade checks,
+// MarginUpdate for every account an output event names, ...). Left open there and read here:
+//  - The mark is a function of the state (index, best bid/ask, last trade, definition); a
+//    MarkPrice goes out for every instrument whose (mark, index) differs from before the event.
+//  - Reduce-only capacity is per side: |s| on the side opposite the position, 0 on the other
+//    (and on both when flat); "newest" is the highest acceptance rank (kept through modifies).
+//  - A per-instrument account_settings always needs a position record (it stores the setting).
+//  - Amounts that leave int64 anywhere else are outside the contract: the reference throws
+//    std::overflow_error, and the generator never gets there.
 #include "support/reference_engine.hpp"
 
 #include <algorithm>
 #include <iterator>
 #include <set>
+#include <stdexcept>
+#include <string>
 
 namespace cascade::testing {
 
@@ -41,11 +53,122 @@ I128 floor_div(I128 a, I128 b) {  // b > 0
   if (a % b != 0 && a < 0) --q;
   return q;
 }
+I128 ceil_div(I128 a, I128 b) { return -floor_div(-a, b); }  // b > 0
 I128 floor_to_tick(I128 p, Price tick) { return floor_div(p, tick) * tick; }
 I128 ceil_to_tick(I128 p, Price tick) { return -floor_div(-p, tick) * tick; }
 bool on_tick(Price p, Price tick) { return p % tick == 0; }
 bool on_lot(Qty q, Qty lot) { return q % lot == 0; }
 bool in_range(const wire::InstrumentDefinition& d, Price p) { return p >= d.min_price && p <= d.max_price; }
+
+// --- money (docs/margin.md, "Units") ---------------------------------------------------------
+
+// A product that does not fit 128 bits, or an amount that does not fit the wire's int64, is a
+// case the contract does not cover: the generator must never produce it.
+[[noreturn]] void out_of_range(const char* what) {
+  throw std::overflow_error(std::string("reference engine: ") + what + " out of range");
+}
+I128 mul(I128 a, I128 b) {
+  I128 r;
+  if (__builtin_mul_overflow(a, b, &r)) out_of_range("128-bit product");
+  return r;
+}
+Money narrow(I128 v, const char* what) {
+  if (v > INT64_MAX || v < INT64_MIN) out_of_range(what);
+  return static_cast<Money>(v);
+}
+I128 pow10(int e) {
+  I128 r = 1;
+  for (int i = 0; i < e; ++i) r *= 10;
+  return r;
+}
+// value(p, q): p * q * 10^m for m >= 0, else floor (or ceil) of p * q / 10^-m. p, q >= 0.
+I128 value(const wire::InstrumentDefinition& d, I128 p, I128 q, bool round_up = false) {
+  const int m = 6 - d.price_decimals - d.qty_decimals;
+  const I128 pq = mul(p, q);
+  if (m >= 0) return mul(pq, pow10(m));
+  return round_up ? ceil_div(pq, pow10(-m)) : floor_div(pq, pow10(-m));
+}
+I128 sign(I128 v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
+I128 abs128(I128 v) { return v < 0 ? -v : v; }
+
+// The bracket of a notional: the first tier with N <= max_notional, else the last one.
+const wire::MarginTier& bracket(const wire::InstrumentDefinition& d, I128 n) {
+  for (int k = 0; k < d.tier_count; ++k)
+    if (n <= d.tiers[k].max_notional) return d.tiers[k];
+  return d.tiers[d.tier_count - 1];
+}
+// IM(N) = ceil(N * imr / 1e8); no tiers: 0.
+I128 initial_margin(const wire::InstrumentDefinition& d, I128 n) {
+  if (d.tier_count == 0) return 0;
+  return ceil_div(mul(n, bracket(d, n).imr), kRateOne);
+}
+// MM(N) = max(0, ceil(N * mmr / 1e8) - maint_amount); no tiers: 0.
+I128 maintenance_margin(const wire::InstrumentDefinition& d, I128 n) {
+  if (d.tier_count == 0) return 0;
+  const wire::MarginTier& t = bracket(d, n);
+  return std::max<I128>(0, ceil_div(mul(n, t.mmr), kRateOne) - t.maint_amount);
+}
+// fee(V, r): ceil(V * r / 1e8), a rebate (r < 0) rounded down.
+I128 fee(I128 v, Rate r) {
+  if (r >= 0) return ceil_div(mul(v, r), kRateOne);
+  return -floor_div(mul(v, -I128{r}), kRateOne);
+}
+// "max_notional strictly increasing and > 0; 0 < mmr <= imr <= 1e8; imr and mmr
+// non-decreasing; maint_amount_0 = 0 and maint_amount_k = maint_amount_{k-1} +
+// floor(max_notional_{k-1} * (mmr_k - mmr_{k-1}) / 1e8); every entry past tier_count is zero".
+bool tiers_valid(const wire::InstrumentDefinition& d) {
+  for (int k = 0; k < d.tier_count; ++k) {
+    const wire::MarginTier& t = d.tiers[k];
+    if (t.max_notional <= 0 || !(0 < t.mmr && t.mmr <= t.imr && t.imr <= kRateOne)) return false;
+    if (k == 0) {
+      if (t.maint_amount != 0) return false;
+      continue;
+    }
+    const wire::MarginTier& p = d.tiers[k - 1];
+    if (t.max_notional <= p.max_notional || t.imr < p.imr || t.mmr < p.mmr) return false;
+    const I128 want = I128{p.maint_amount} + floor_div(I128{p.max_notional} * (I128{t.mmr} - p.mmr), kRateOne);
+    if (I128{t.maint_amount} != want) return false;
+  }
+  for (int k = d.tier_count; k < wire::kMaxTiers; ++k) {
+    const wire::MarginTier& t = d.tiers[k];
+    if (t.max_notional != 0 || t.imr != 0 || t.mmr != 0 || t.maint_amount != 0) return false;
+  }
+  return true;
+}
+
+// --- products beyond 128 bits: funding amounts and the notional bound ----------------------
+
+using U128 = unsigned __int128;
+struct U256 {
+  U128 hi = 0, lo = 0;
+};
+U256 mul_wide(U128 a, U128 b) {  // schoolbook on 64-bit limbs
+  const U128 mask = ~std::uint64_t{0};
+  const U128 p00 = (a & mask) * (b & mask), p01 = (a & mask) * (b >> 64);
+  const U128 p10 = (a >> 64) * (b & mask), p11 = (a >> 64) * (b >> 64);
+  const U128 mid = (p00 >> 64) + (p01 & mask) + (p10 & mask);
+  return {p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64), (p00 & mask) | (mid << 64)};
+}
+// n / d and n % d by binary long division; the quotient must fit 127 bits.
+std::pair<I128, U128> divmod_wide(U256 n, U128 d) {
+  U256 q;
+  U128 r = 0;
+  for (int bit = 255; bit >= 0; --bit) {
+    const U128 top = r >> 127;
+    r = (r << 1) | (((bit >= 128 ? n.hi >> (bit - 128) : n.lo >> bit)) & 1);
+    if (top || r >= d) {
+      r -= d;
+      (bit >= 128 ? q.hi : q.lo) |= U128{1} << (bit % 128);
+    }
+  }
+  if (q.hi != 0 || (q.lo >> 127) != 0) out_of_range("quotient");
+  return {static_cast<I128>(q.lo), r};
+}
+// a * b / d rounded down or up, for non-negative a, b and positive d.
+I128 muldiv(I128 a, I128 b, I128 d, bool round_up) {
+  const auto [q, r] = divmod_wide(mul_wide(static_cast<U128>(a), static_cast<U128>(b)), static_cast<U128>(d));
+  return round_up && r != 0 ? q + 1 : q;
+}
 
 // --- what a Rejected says about the input it rejects ------------------------------------------
 
@@ -280,6 +403,10 @@ void ReferenceEngine::process(const EventView& event, EventBuffer& out) {
   }
   std::vector<Snapshot> before;
   for (InstrumentId id : touched) before.push_back(snapshot(id));
+  // Marks before the event, for the MarkPrice difference.
+  const std::size_t output_start = out.size();
+  std::map<InstrumentId, std::pair<Price, Price>> marks_before;  // (mark, index)
+  for (const auto& [id, ins] : instruments_) marks_before[id] = {mark_of(ins), ins.index};
 
   switch (event.type()) {
     case MsgType::InstrumentDefinition:
@@ -318,9 +445,28 @@ void ReferenceEngine::process(const EventView& event, EventBuffer& out) {
       break;
   }
 
+  // "At the end of the input event, before market data: one MarginUpdate per account named by
+  // an output event of this input event ... in ascending account order".
+  emit_margin_updates(output_start);
+
   // "market data, per instrument whose book changed, instruments ascending" (touched is
   // ascending: one id, or the ordered map's keys). A rejected event changed nothing.
   for (std::size_t i = 0; i < touched.size(); ++i) emit_market_data(touched[i], before[i]);
+
+  // "published together in a MarkPrice event whenever the mark or the index changes (after the
+  // event's market data)": instruments ascending, compared with before the event.
+  for (const auto& [id, ins] : instruments_) {
+    const std::pair<Price, Price> now{mark_of(ins), ins.index};
+    auto it = marks_before.find(id);
+    const std::pair<Price, Price> was = it == marks_before.end() ? std::pair<Price, Price>{0, 0} : it->second;
+    if (now == was) continue;
+    auto mp = wire::make<wire::MarkPrice>();
+    mp.instrument = id;
+    mp.mark = now.first;
+    mp.index = ins.index;
+    mp.last = ins.last;
+    emit(mp);
+  }
 }
 
 // =============================================================================================
@@ -386,6 +532,18 @@ void ReferenceEngine::on_instrument(const wire::InstrumentDefinition& m) {
   if (levels > config_.max_levels_per_book) return bad();
   if (m.max_order_qty <= 0 || !on_lot(m.max_order_qty, m.lot_size)) return bad();
   if (m.tier_count > wire::kMaxTiers) return bad();
+  // docs/margin.md: brackets, "mark_band must lie in [0, 1e8]", "Fee rates must lie in
+  // [-1e8, 1e8]", and a redefinition with open positions keeps its decimals.
+  if (!tiers_valid(m)) return bad();
+  if (m.mark_band < 0 || m.mark_band > kRateOne) return bad();
+  for (const Rate fee_rate : {m.maker_fee, m.taker_fee})
+    if (fee_rate < -kRateOne || fee_rate > kRateOne) return bad();
+  if (const Instrument* old = find_instrument(m.instrument)) {
+    bool open = false;
+    for (const auto& [id, acc] : accounts_) open = open || position_of(id, m.instrument).size != 0;
+    if (open && (m.price_decimals != old->def.price_decimals || m.qty_decimals != old->def.qty_decimals))
+      return bad();
+  }
   // Redefining an instrument that has live orders (resting or untriggered stops).
   for (const auto& [id, o] : orders_)
     if (o->instrument == m.instrument) return bad();
@@ -399,7 +557,11 @@ void ReferenceEngine::on_deposit(const wire::Deposit& m) {
   const Money before = balance(m.account);
   Money after = 0;
   if (__builtin_add_overflow(before, m.amount, &after)) return reject(RejectReason::InvalidAmount);
-  balances_[m.account] = after;
+  // "A deposit that would overflow the balance, or the engine's running total of deposits, is
+  // InvalidAmount."
+  if (totals_.deposits + m.amount > INT64_MAX) return reject(RejectReason::InvalidAmount);
+  account(m.account).collateral = after;
+  totals_.deposits += m.amount;
   auto b = wire::make<wire::BalanceChange>();
   b.account = m.account;
   b.reason = BalanceReason::Deposit;
@@ -413,7 +575,11 @@ void ReferenceEngine::on_withdrawal(const wire::Withdrawal& m) {
   if (m.amount <= 0) return reject(RejectReason::InvalidAmount);
   const Money before = balance(m.account);
   if (m.amount > before) return reject(RejectReason::InsufficientFunds);
-  balances_[m.account] = before - m.amount;
+  // "allowed when amount <= min(C, equity) - IMR, else InsufficientFunds" (cross equity, IMR).
+  if (I128{m.amount} > std::min<I128>(before, equity(m.account)) - initial_requirement(m.account))
+    return reject(RejectReason::InsufficientFunds);
+  account(m.account).collateral = before - m.amount;
+  totals_.withdrawals += m.amount;
   auto b = wire::make<wire::BalanceChange>();
   b.account = m.account;
   b.reason = BalanceReason::Withdrawal;
@@ -428,7 +594,29 @@ void ReferenceEngine::on_account_settings(const wire::AccountSettings& m) {
   const auto mode = static_cast<std::uint8_t>(m.margin_mode);
   const auto role = static_cast<std::uint8_t>(m.role);
   if (mode > 1 || role > 1) return reject(RejectReason::InvalidSettings);
-  // Accepted; margin settings have no effect on matching.
+  // "only while the account has no position and no orders there": refused when an instrument
+  // whose effective mode would change has a position or live orders of the account.
+  Account after = accounts_.count(m.account) ? accounts_.at(m.account) : Account{};
+  if (m.instrument == kAllInstruments)
+    after.default_mode = m.margin_mode;
+  else
+    after.modes[m.instrument] = m.margin_mode;
+  auto mode_in = [](const Account& acc, InstrumentId i) {
+    auto it = acc.modes.find(i);
+    return it != acc.modes.end() ? it->second : acc.default_mode;
+  };
+  for (const auto& [id, ins] : instruments_) {
+    const wire::MarginMode now = is_isolated(m.account, id) ? wire::MarginMode::Isolated : wire::MarginMode::Cross;
+    if (mode_in(after, id) == now) continue;
+    bool busy = position_of(m.account, id).size != 0;
+    for (const auto& [oid, o] : orders_) busy = busy || (o->account == m.account && o->instrument == id);
+    if (busy) return reject(RejectReason::InvalidSettings);
+  }
+  // "one that needs a new position record when the table is full is AccountCapacity".
+  if (m.instrument != kAllInstruments && !has_record(m.account, m.instrument) && records_full())
+    return reject(RejectReason::AccountCapacity);
+  after.role = m.role;
+  accounts_[m.account] = after;
 }
 
 void ReferenceEngine::on_index_price(const wire::IndexPrice& m) {
@@ -438,8 +626,44 @@ void ReferenceEngine::on_index_price(const wire::IndexPrice& m) {
   ins->index = m.price;
 }
 
+// Funding: every account with a position, ascending. "The exact amount is
+// value(M, |s|) * |f| / 1e8, computed from M * |s| * 10^m * |f| without rounding the value
+// first"; the payer's amount rounded up, the receiver's down, the remainder to the insurance
+// fund (one InsuranceFund(FundingRemainder) event when it is not 0).
 void ReferenceEngine::on_funding_rate(const wire::FundingRate& m) {
-  if (!find_instrument(m.instrument)) return reject(RejectReason::UnknownInstrument);
+  const Instrument* ins = find_instrument(m.instrument);
+  if (!ins) return reject(RejectReason::UnknownInstrument);
+  const Price mark = mark_of(*ins);
+  const int e = 6 - ins->def.price_decimals - ins->def.qty_decimals;
+  I128 remainder = 0;
+  for (auto& [id, acc] : accounts_) {
+    auto it = acc.positions.find(m.instrument);
+    if (it == acc.positions.end() || it->second.size == 0) continue;
+    const Qty s = it->second.size;
+    const bool pays = (m.rate > 0 && s > 0) || (m.rate < 0 && s < 0);
+    const I128 scaled_rate = abs128(m.rate) * pow10(std::max(e, 0));
+    const I128 exact_num = mul(I128{mark}, abs128(s));  // times scaled_rate / (1e8 * 10^-m)
+    const I128 amount_abs = muldiv(exact_num, scaled_rate, kRateOne * pow10(std::max(-e, 0)), pays);
+    const I128 amount = pays ? -amount_abs : amount_abs;
+    acc.collateral = narrow(acc.collateral + amount, "collateral");
+    remainder -= amount;
+    auto f = wire::make<wire::FundingPayment>();
+    f.account = id;
+    f.instrument = m.instrument;
+    f.position = s;
+    f.rate = m.rate;
+    f.amount = narrow(amount, "funding payment");
+    emit(f);
+  }
+  if (remainder != 0) {
+    totals_.insurance_fund += remainder;
+    auto fund = wire::make<wire::InsuranceFund>();
+    fund.instrument = m.instrument;
+    fund.reason = wire::InsuranceReason::FundingRemainder;
+    fund.delta = narrow(remainder, "insurance fund");
+    fund.balance = narrow(totals_.insurance_fund, "insurance fund");
+    emit(fund);
+  }
 }
 
 void ReferenceEngine::on_new_order(const wire::NewOrder& m) {
@@ -503,6 +727,32 @@ void ReferenceEngine::on_new_order(const wire::NewOrder& m) {
       return reject(R::PostOnlyWouldTake);
   }
 
+  Order o;
+  o.id = m.order_id;
+  o.client_order_id = m.client_order_id;
+  o.account = m.account;
+  o.instrument = m.instrument;
+  o.side = m.side;
+  o.type = m.order_type;
+  o.tif = m.tif;
+  o.flags = m.flags;
+  o.stp = m.stp;
+  o.price = m.price;
+  o.qty = m.qty;
+  o.trigger = m.trigger_price;
+  o.waiting_stop = is_stop;
+  // docs/margin.md, "Pre-trade risk": 1. a position record; 2. reduce-only (which skips 3 and
+  // 4); 3. the notional bound; 4. the margin requirement.
+  if (!has_record(m.account, m.instrument) && records_full()) return reject(R::AccountCapacity);
+  if (m.flags & order_flags::kReduceOnly) {
+    if (I128{m.qty} > reduce_only_capacity(m.account, m.instrument, m.side) -
+                          reduce_only_open(m.account, m.instrument, m.side, 0))
+      return reject(R::ReduceOnlyWouldIncrease);
+  } else {
+    if (!notional_bounded(o, 0)) return reject(R::NotionalOverflow);
+    if (!margin_allows(o, 0)) return reject(R::InsufficientMargin);
+  }
+
   auto a = wire::make<wire::OrderAccepted>();
   a.order_id = m.order_id;
   a.client_order_id = m.client_order_id;
@@ -518,23 +768,9 @@ void ReferenceEngine::on_new_order(const wire::NewOrder& m) {
   a.stp = m.stp;
   emit(a);
 
-  Order o;
-  o.id = m.order_id;
-  o.client_order_id = m.client_order_id;
-  o.account = m.account;
-  o.instrument = m.instrument;
-  o.side = m.side;
-  o.type = m.order_type;
-  o.tif = m.tif;
-  o.flags = m.flags;
-  o.stp = m.stp;
-  o.price = m.price;
-  o.qty = m.qty;
-  o.trigger = m.trigger_price;
   o.accepted = ++accept_counter_;
   if (is_stop) {
     // Waits off book; an arriving stop whose condition holds triggers in check_stops below.
-    o.waiting_stop = true;
     ins->stops.push_back(o);
     orders_[o.id] = &ins->stops.back();
   } else {
@@ -575,6 +811,18 @@ void ReferenceEngine::on_modify(const wire::ModifyOrder& m) {
       return reject(R::PostOnlyWouldTake);
     if (o.side == Side::Sell && !ins->book.bids.empty() && m.new_price <= ins->book.bids.rbegin()->first)
       return reject(R::PostOnlyWouldTake);
+  }
+  // docs/margin.md, "Pre-trade risk": the order as modified replaces the order as it was.
+  Order changed = o;
+  changed.price = m.new_price;
+  changed.qty = m.new_qty;
+  if (o.flags & order_flags::kReduceOnly) {
+    if (I128{m.new_qty} > reduce_only_capacity(o.account, o.instrument, o.side) -
+                              reduce_only_open(o.account, o.instrument, o.side, o.id))
+      return reject(R::ReduceOnlyWouldIncrease);
+  } else {
+    if (!notional_bounded(changed, o.id)) return reject(R::NotionalOverflow);
+    if (!margin_allows(changed, o.id)) return reject(R::InsufficientMargin);
   }
 
   auto mod = wire::make<wire::OrderModified>();
@@ -712,6 +960,10 @@ void ReferenceEngine::run_incoming(Order o, std::uint8_t fill_flags) {
     o.qty -= q;
     ins.last = maker.price;
     filled_any = true;
+    // Fees (docs/margin.md, "Fees"): maker and taker each on the fill value V.
+    const I128 v = value(ins.def, maker.price, q);
+    const Money maker_fee = narrow(fee(v, ins.def.maker_fee), "fee");
+    const Money taker_fee = narrow(fee(v, ins.def.taker_fee), "fee");
     auto f = wire::make<wire::Fill>();
     f.maker_order_id = maker.id;
     f.taker_order_id = o.id;
@@ -724,8 +976,12 @@ void ReferenceEngine::run_incoming(Order o, std::uint8_t fill_flags) {
     f.qty = q;
     f.maker_leaves = maker.qty;
     f.taker_leaves = o.qty;
+    f.maker_fee = maker_fee;
+    f.taker_fee = taker_fee;
     emit(f);
+    const Order filled_maker = maker;
     if (maker.qty == 0) take_out(maker.id);  // a partly filled maker keeps its place at the head
+    settle_fill(filled_maker, o, q, maker_fee, taker_fee);
   }
   if (o.qty == 0) return;
 
@@ -775,6 +1031,334 @@ void ReferenceEngine::check_stops(InstrumentId instrument) {
 }
 
 // =============================================================================================
+// Margin (docs/margin.md)
+// =============================================================================================
+
+ReferenceEngine::Position ReferenceEngine::position_of(AccountId a, InstrumentId i) const {
+  auto acc = accounts_.find(a);
+  if (acc == accounts_.end()) return {};
+  auto it = acc->second.positions.find(i);
+  return it == acc->second.positions.end() ? Position{} : it->second;
+}
+
+// The instrument's own setting, else the account default (Cross when never set).
+bool ReferenceEngine::is_isolated(AccountId a, InstrumentId i) const {
+  auto acc = accounts_.find(a);
+  if (acc == accounts_.end()) return false;
+  auto it = acc->second.modes.find(i);
+  const wire::MarginMode mode = it != acc->second.modes.end() ? it->second : acc->second.default_mode;
+  return mode == wire::MarginMode::Isolated;
+}
+
+// "with an index price I: mark = median(I, best_bid, best_ask) when both sides of the book
+// exist, else I; then clamped to [I - d, I + d] with d = floor(I * mark_band / 1e8) when
+// mark_band > 0. Without an index: the last trade price; without a trade either, 0. Finally
+// clamped to the book's range." The engine recomputes it after every input that changes one
+// of these, so it is this function of the current state.
+Price ReferenceEngine::mark_of(const Instrument& ins) const {
+  Price mark = ins.last;
+  if (ins.index != 0) {
+    mark = ins.index;
+    if (!ins.book.bids.empty() && !ins.book.asks.empty()) {
+      Price three[] = {ins.index, ins.book.bids.rbegin()->first, ins.book.asks.begin()->first};
+      std::sort(std::begin(three), std::end(three));
+      mark = three[1];
+    }
+    if (ins.def.mark_band > 0) {
+      const I128 d = floor_div(I128{ins.index} * ins.def.mark_band, kRateOne);
+      mark = static_cast<Price>(std::clamp<I128>(mark, ins.index - d, ins.index + d));
+    }
+  }
+  if (mark == 0) return 0;  // no mark
+  return std::clamp(mark, ins.def.min_price, ins.def.max_price);
+}
+
+// Stop orders count at their limit price, stop-market at their trigger price; a market order
+// (or a triggered stop-market) at its effective limit.
+Price ReferenceEngine::counted_price(const Order& o) const {
+  const Instrument& ins = instruments_.at(o.instrument);
+  if (o.type == OrderType::StopMarket && o.waiting_stop) return o.trigger;
+  if (o.type == OrderType::Market || o.type == OrderType::StopMarket) {
+    const I128 limit = effective_market_limit(ins.def, reference(ins), o.side, o.price);
+    return static_cast<Price>(std::clamp<I128>(limit, INT64_MIN, INT64_MAX));
+  }
+  return o.price;
+}
+
+// Nbuy and Nsell: value(price, open qty) summed over the live orders; reduce-only orders count
+// nothing.
+std::pair<I128, I128> ReferenceEngine::open_notional(AccountId a, InstrumentId i, const Order* extra,
+                                                     OrderId skip) const {
+  const auto& def = instruments_.at(i).def;
+  I128 buy = 0, sell = 0;
+  auto count = [&](const Order& o) {
+    if (o.flags & order_flags::kReduceOnly) return;
+    (o.side == Side::Buy ? buy : sell) += value(def, counted_price(o), o.qty);
+  };
+  for (const auto& [id, o] : orders_)
+    if (o->account == a && o->instrument == i && id != skip) count(*o);
+  if (extra) count(*extra);
+  return {buy, sell};
+}
+
+// W = max(|Ps + Nbuy|, |Ps - Nsell|) with Ps = sign(s) * value_up(M, |s|) (0 without a mark).
+I128 ReferenceEngine::worst_case(AccountId a, InstrumentId i, const Order* extra, OrderId skip) const {
+  const Instrument& ins = instruments_.at(i);
+  const Price mark = mark_of(ins);
+  const Qty s = position_of(a, i).size;
+  const I128 ps = mark == 0 ? 0 : sign(s) * value(ins.def, mark, abs128(s), true);
+  const auto [buy, sell] = open_notional(a, i, extra, skip);
+  return std::max(abs128(ps + buy), abs128(ps - sell));
+}
+
+// equity = C + sum U over the cross positions; U = value(M, s) - E for a long (rounded down),
+// -value(M, |s|) - E for a short (rounded up).
+I128 ReferenceEngine::equity(AccountId a) const {
+  auto acc = accounts_.find(a);
+  if (acc == accounts_.end()) return 0;
+  I128 e = acc->second.collateral;
+  for (const auto& [i, pos] : acc->second.positions) {
+    if (pos.size == 0 || is_isolated(a, i)) continue;
+    const Instrument& ins = instruments_.at(i);
+    const Price mark = mark_of(ins);
+    e += pos.size > 0 ? value(ins.def, mark, pos.size) - pos.entry : -value(ins.def, mark, -I128{pos.size}, true) - pos.entry;
+  }
+  return e;
+}
+
+// IMR: the sum over the account's instruments of IM(W) (cross) or max(0, IM(W) - B)
+// (isolated: what its own margin does not cover yet).
+I128 ReferenceEngine::requirement(AccountId a, InstrumentId i, I128 w) const {
+  const I128 im = initial_margin(instruments_.at(i).def, w);
+  if (!is_isolated(a, i)) return im;
+  return std::max<I128>(0, im - position_of(a, i).isolated);
+}
+
+I128 ReferenceEngine::initial_requirement(AccountId a) const {
+  I128 r = 0;
+  for (const auto& [i, ins] : instruments_) r += requirement(a, i, worst_case(a, i, nullptr, 0));
+  return r;
+}
+
+// MM_account = sum MM(N) over the cross positions, N = value(M, |s|) rounded up.
+I128 ReferenceEngine::maintenance_requirement(AccountId a) const {
+  auto acc = accounts_.find(a);
+  if (acc == accounts_.end()) return 0;
+  I128 r = 0;
+  for (const auto& [i, pos] : acc->second.positions) {
+    if (pos.size == 0 || is_isolated(a, i)) continue;
+    const Instrument& ins = instruments_.at(i);
+    r += maintenance_margin(ins.def, value(ins.def, mark_of(ins), abs128(pos.size), true));
+  }
+  return r;
+}
+
+// "with W0, W1 the worst case before and after counting the order, it is accepted when
+//  - IM(W1) <= IM(W0), or IMR1 <= equity (cross) / IMR1 <= min(C, equity) (isolated);
+//  - and, on a margined instrument, W1 <= max_notional of the last tier or W1 <= W0".
+bool ReferenceEngine::margin_allows(const Order& o, OrderId replaces) {
+  const auto& def = instruments_.at(o.instrument).def;
+  const I128 w0 = worst_case(o.account, o.instrument, nullptr, 0);
+  const I128 w1 = worst_case(o.account, o.instrument, &o, replaces);
+  const I128 imr1 = initial_requirement(o.account) - requirement(o.account, o.instrument, w0) +
+                    requirement(o.account, o.instrument, w1);
+  const I128 eq = equity(o.account);
+  const I128 limit = is_isolated(o.account, o.instrument) ? std::min<I128>(balance(o.account), eq) : eq;
+  const bool covered = initial_margin(def, w1) <= initial_margin(def, w0) || imr1 <= limit;
+  const bool within_tiers = def.tier_count == 0 || w1 <= def.tiers[def.tier_count - 1].max_notional || w1 <= w0;
+  return covered && within_tiers;
+}
+
+// "|s| + Q must fit a 64-bit quantity and value_up(max_price, |s| + Q) must not exceed 2^62
+// micros, where Q is the open quantity of the account's non-reduce-only orders on the order's
+// side, the order included."
+bool ReferenceEngine::notional_bounded(const Order& o, OrderId replaces) const {
+  const auto& def = instruments_.at(o.instrument).def;
+  I128 q = abs128(position_of(o.account, o.instrument).size) + o.qty;
+  for (const auto& [id, x] : orders_)
+    if (x->account == o.account && x->instrument == o.instrument && x->side == o.side && id != replaces &&
+        !(x->flags & order_flags::kReduceOnly))
+      q += x->qty;
+  if (q > INT64_MAX) return false;
+  // ceil(P * q / D) <= 2^62 exactly when P * q <= 2^62 * D (P = max_price * 10^m for m >= 0).
+  const int m = 6 - def.price_decimals - def.qty_decimals;
+  const U256 n = mul_wide(static_cast<U128>(def.max_price * pow10(std::max(m, 0))), static_cast<U128>(q));
+  const U256 limit = mul_wide(U128{1} << 62, static_cast<U128>(pow10(std::max(-m, 0))));
+  return n.hi < limit.hi || (n.hi == limit.hi && n.lo <= limit.lo);
+}
+
+// Position records: (account, instrument) pairs with a position, isolated margin, live orders
+// or an explicit margin mode; max_positions of them.
+bool ReferenceEngine::has_record(AccountId a, InstrumentId i) const {
+  const Position p = position_of(a, i);
+  if (p.size != 0 || p.isolated != 0) return true;
+  auto acc = accounts_.find(a);
+  if (acc != accounts_.end() && acc->second.modes.count(i)) return true;
+  for (const auto& [id, o] : orders_)
+    if (o->account == a && o->instrument == i) return true;
+  return false;
+}
+
+bool ReferenceEngine::records_full() const {
+  std::set<std::pair<AccountId, InstrumentId>> records;
+  for (const auto& [a, acc] : accounts_) {
+    for (const auto& [i, p] : acc.positions)
+      if (p.size != 0 || p.isolated != 0) records.insert({a, i});
+    for (const auto& [i, mode] : acc.modes) records.insert({a, i});
+  }
+  for (const auto& [id, o] : orders_) records.insert({o->account, o->instrument});
+  return records.size() >= config_.max_positions;
+}
+
+// Reduce-only orders may only take the position towards zero: |s| on the side opposite it.
+Qty ReferenceEngine::reduce_only_capacity(AccountId a, InstrumentId i, Side side) const {
+  const Qty s = position_of(a, i).size;
+  if (side == Side::Sell) return s > 0 ? s : 0;
+  return s < 0 ? -s : 0;
+}
+
+I128 ReferenceEngine::reduce_only_open(AccountId a, InstrumentId i, Side side, OrderId skip) const {
+  I128 q = 0;
+  for (const auto& [id, o] : orders_)
+    if (o->account == a && o->instrument == i && o->side == side && (o->flags & order_flags::kReduceOnly) &&
+        id != skip)
+      q += o->qty;
+  return q;
+}
+
+// "When a fill ... shrinks the position below the open reduce-only quantity, reduce-only
+// orders are cancelled newest first until they fit."
+void ReferenceEngine::enforce_reduce_only(AccountId a, InstrumentId i) {
+  for (const Side side : {Side::Buy, Side::Sell}) {
+    while (reduce_only_open(a, i, side, 0) > reduce_only_capacity(a, i, side)) {
+      const Order* newest = nullptr;
+      for (const auto& [id, o] : orders_)
+        if (o->account == a && o->instrument == i && o->side == side && (o->flags & order_flags::kReduceOnly) &&
+            (!newest || o->accepted > newest->accepted))
+          newest = o;
+      cancel(newest->id, CancelReason::ReduceOnly);
+    }
+  }
+}
+
+// One side of a fill of q at p (docs/margin.md, "A fill"), with the isolated margin transfers.
+Money ReferenceEngine::apply_to_position(AccountId a, InstrumentId i, Side side, Qty q, Price p) {
+  const auto& def = instruments_.at(i).def;
+  const bool iso = is_isolated(a, i);
+  Account& acc = account(a);
+  Position& pos = acc.positions[i];
+  const I128 dir = side == Side::Buy ? 1 : -1;  // sign(dq)
+  const I128 v = value(def, p, q);
+  I128 size = pos.size, e = pos.entry, b = pos.isolated, c = acc.collateral, r = 0;
+  // Isolated: "ceil_div(Vo * imr_k, 1e8) moves from C to B, where Vo is the value of the opening
+  // part and k the bracket of the whole position after the fill valued at the fill price".
+  auto move_in = [&](I128 opened_value) {
+    if (!iso || def.tier_count == 0) return;
+    const I128 im = ceil_div(mul(opened_value, bracket(def, value(def, p, abs128(size), true)).imr), kRateOne);
+    c -= im;
+    b += im;
+  };
+  if (size == 0 || sign(size) == dir) {  // opening or increasing
+    size += dir * q;
+    e += dir * v;
+    move_in(v);
+  } else {  // reducing, closing or flipping
+    const I128 closed = std::min<I128>(q, abs128(size));
+    const I128 removed = closed == abs128(size) ? e : mul(e, closed) / abs128(size);  // trunc
+    const I128 vc = closed < q ? value(def, p, closed) : v;
+    r = -dir * vc - removed;
+    if (iso) {  // "B * c / |size| (trunc; all of B when it closes) returns to C"
+      const I128 share = closed == abs128(size) ? b : mul(b, closed) / abs128(size);
+      b -= share;
+      c += share;
+    }
+    c += r;
+    e -= removed;
+    size += dir * closed;
+    if (closed < q) {  // the rest opens a position the other way
+      size += dir * (q - closed);
+      e += dir * (v - vc);
+      move_in(v - vc);
+    }
+  }
+  pos.size = narrow(size, "position size");
+  pos.entry = narrow(e, "entry value");
+  pos.isolated = narrow(b, "isolated margin");
+  acc.collateral = narrow(c, "collateral");
+  return narrow(r, "realized PnL");
+}
+
+// After the Fill: both positions move, PositionUpdate for the maker then the taker, fees are
+// charged, then reduce-only orders that no longer fit are cancelled (maker's account first).
+void ReferenceEngine::settle_fill(const Order& maker, const Order& taker, Qty q, Money maker_fee, Money taker_fee) {
+  const InstrumentId i = maker.instrument;
+  for (const Order* o : {&maker, &taker}) {
+    const Money r = apply_to_position(o->account, i, o->side, q, maker.price);
+    const Position& pos = accounts_.at(o->account).positions.at(i);
+    auto u = wire::make<wire::PositionUpdate>();
+    u.account = o->account;
+    u.instrument = i;
+    u.size = pos.size;
+    u.entry_value = pos.entry;
+    u.realized_pnl = r;
+    emit(u);
+  }
+  Account& m = account(maker.account);
+  m.collateral = narrow(I128{m.collateral} - maker_fee, "collateral");
+  Account& t = account(taker.account);
+  t.collateral = narrow(I128{t.collateral} - taker_fee, "collateral");
+  totals_.fees_collected += I128{maker_fee} + taker_fee;
+  enforce_reduce_only(maker.account, i);
+  enforce_reduce_only(taker.account, i);
+}
+
+// The accounts named by OrderAccepted, OrderCancelled, OrderModified, StopTriggered, Fill (both
+// sides), BalanceChange and FundingPayment written since `from`.
+void ReferenceEngine::emit_margin_updates(std::size_t from) {
+  std::set<AccountId> named;
+  EventReader reader(out_->bytes().subspan(from));
+  EventView ev;
+  while (reader.next(ev)) {
+    switch (ev.type()) {
+      case MsgType::OrderAccepted:
+        named.insert(ev.as<wire::OrderAccepted>().account);
+        break;
+      case MsgType::OrderCancelled:
+        named.insert(ev.as<wire::OrderCancelled>().account);
+        break;
+      case MsgType::OrderModified:
+        named.insert(ev.as<wire::OrderModified>().account);
+        break;
+      case MsgType::StopTriggered:
+        named.insert(ev.as<wire::StopTriggered>().account);
+        break;
+      case MsgType::Fill:
+        named.insert(ev.as<wire::Fill>().maker_account);
+        named.insert(ev.as<wire::Fill>().taker_account);
+        break;
+      case MsgType::BalanceChange:
+        named.insert(ev.as<wire::BalanceChange>().account);
+        break;
+      case MsgType::FundingPayment:
+        named.insert(ev.as<wire::FundingPayment>().account);
+        break;
+      default:
+        break;
+    }
+  }
+  for (const AccountId id : named) {
+    const MarginState st = margin(id);
+    auto u = wire::make<wire::MarginUpdate>();
+    u.account = id;
+    u.collateral = st.collateral;
+    u.equity = st.equity;
+    u.initial_margin = st.initial_margin;
+    u.maintenance_margin = st.maintenance_margin;
+    emit(u);
+  }
+}
+
+// =============================================================================================
 // Queries
 // =============================================================================================
 
@@ -814,8 +1398,46 @@ Price ReferenceEngine::last_price(InstrumentId id) const {
 }
 
 Money ReferenceEngine::balance(AccountId account) const {
-  auto it = balances_.find(account);
-  return it == balances_.end() ? 0 : it->second;
+  auto it = accounts_.find(account);
+  return it == accounts_.end() ? 0 : it->second.collateral;
+}
+
+std::vector<AccountId> ReferenceEngine::accounts() const {
+  std::vector<AccountId> ids;
+  for (const auto& [id, acc] : accounts_) ids.push_back(id);
+  return ids;
+}
+
+ReferenceEngine::PositionState ReferenceEngine::position(AccountId account, InstrumentId instrument) const {
+  const Position p = position_of(account, instrument);
+  return {p.size, p.entry, p.isolated};
+}
+
+bool ReferenceEngine::isolated(AccountId account, InstrumentId instrument) const {
+  return is_isolated(account, instrument);
+}
+
+ReferenceEngine::MarginState ReferenceEngine::margin(AccountId account) const {
+  return {balance(account), narrow(equity(account), "equity"), narrow(initial_requirement(account), "IMR"),
+          narrow(maintenance_requirement(account), "maintenance margin")};
+}
+
+Price ReferenceEngine::mark(InstrumentId id) const {
+  const Instrument* ins = find_instrument(id);
+  return ins ? mark_of(*ins) : 0;
+}
+
+Price ReferenceEngine::index(InstrumentId id) const {
+  const Instrument* ins = find_instrument(id);
+  return ins ? ins->index : 0;
+}
+
+std::vector<ReferenceEngine::OrderState> ReferenceEngine::orders() const {
+  std::vector<OrderState> r;
+  for (const auto& [id, o] : orders_)
+    r.push_back({id, o->account, o->instrument, o->side, o->type, o->flags, o->price, o->qty, o->trigger,
+                 o->waiting_stop});
+  return r;
 }
 
 }  // namespace cascade::testing

@@ -1,6 +1,8 @@
-// The reference engine: a deliberately simple implementation of docs/matching.md used as the
-// oracle of the differential tests. Clarity over speed: ordered maps, lists and plain loops,
-// and the code follows the document section by section so each rule can be checked by eye.
+// The reference engine: a deliberately simple implementation of docs/matching.md and
+// docs/margin.md used as the oracle of the differential tests. Clarity over speed: ordered maps,
+// lists and plain loops; every margin number is recomputed from the positions and the live
+// orders whenever it is needed, and the code follows the documents section by section so each
+// rule can be checked by eye.
 #pragma once
 
 #include <cstdint>
@@ -33,9 +35,51 @@ class ReferenceEngine {
   std::vector<LevelView> depth(InstrumentId id, Side side) const;  // best first
   TopView top(InstrumentId id) const;
   Price last_price(InstrumentId id) const;
-  Money balance(AccountId account) const;
+  Money balance(AccountId account) const;  // collateral C
   std::size_t live_orders() const { return orders_.size(); }
   SeqNo output_seq() const { return out_seq_; }
+
+  // --- margin queries, for tests ---
+  struct PositionState {
+    Qty size = 0;
+    Money entry_value = 0;      // E
+    Money isolated_margin = 0;  // B
+  };
+  struct MarginState {  // the numbers a MarginUpdate reports
+    Money collateral = 0;
+    Money equity = 0;
+    Money initial_margin = 0;
+    Money maintenance_margin = 0;
+  };
+  struct Totals {  // the terms of the money identity (docs/margin.md, "Money conservation")
+    __int128 deposits = 0;
+    __int128 withdrawals = 0;
+    __int128 fees_collected = 0;  // F
+    __int128 insurance_fund = 0;
+    __int128 socialized_losses = 0;
+  };
+  struct OrderState {  // a live order as the margin rules see it
+    OrderId id;
+    AccountId account;
+    InstrumentId instrument;
+    Side side;
+    OrderType type;
+    std::uint8_t flags;
+    Price price;
+    Qty qty;
+    Price trigger;
+    bool waiting_stop;
+  };
+  // Accounts that ever held collateral, a position or a setting, ascending (an account with
+  // only orders has no money and no position).
+  std::vector<AccountId> accounts() const;
+  PositionState position(AccountId account, InstrumentId instrument) const;
+  bool isolated(AccountId account, InstrumentId instrument) const;
+  MarginState margin(AccountId account) const;
+  Price mark(InstrumentId id) const;
+  Price index(InstrumentId id) const;
+  Totals totals() const { return totals_; }
+  std::vector<OrderState> orders() const;  // every live order, by id
 
  private:
   // A live order: resting on a book, or an untriggered stop. Also the incoming order while
@@ -90,6 +134,43 @@ class ReferenceEngine {
   void on_index_price(const wire::IndexPrice& m);
   void on_funding_rate(const wire::FundingRate& m);
 
+  // --- margin (docs/margin.md) ---
+  struct Position {
+    Qty size = 0;
+    Money entry = 0;     // E
+    Money isolated = 0;  // B
+  };
+  struct Account {
+    Money collateral = 0;                         // C
+    std::map<InstrumentId, Position> positions;  // flat positions may stay in the map
+    std::map<InstrumentId, wire::MarginMode> modes;  // per-instrument settings
+    wire::MarginMode default_mode = wire::MarginMode::Cross;
+    wire::AccountRole role = wire::AccountRole::Trader;
+  };
+  Account& account(AccountId id) { return accounts_[id]; }
+  Position position_of(AccountId a, InstrumentId i) const;
+  bool is_isolated(AccountId a, InstrumentId i) const;
+  Price mark_of(const Instrument& ins) const;
+  // Open notional of the account's live orders on the instrument, plus `extra` (the order
+  // being checked; nullptr for none), leaving out the order `skip` (0 for none).
+  std::pair<__int128, __int128> open_notional(AccountId a, InstrumentId i, const Order* extra, OrderId skip) const;
+  __int128 worst_case(AccountId a, InstrumentId i, const Order* extra, OrderId skip) const;  // W
+  __int128 equity(AccountId a) const;                                                       // cross
+  __int128 initial_requirement(AccountId a) const;                                          // IMR
+  __int128 maintenance_requirement(AccountId a) const;                                      // cross
+  Price counted_price(const Order& o) const;  // the price an order's notional counts at
+  __int128 requirement(AccountId a, InstrumentId i, __int128 w) const;  // the instrument's part of IMR
+  bool margin_allows(const Order& o, OrderId replaces);
+  bool notional_bounded(const Order& o, OrderId replaces) const;
+  bool has_record(AccountId a, InstrumentId i) const;
+  bool records_full() const;
+  Qty reduce_only_capacity(AccountId a, InstrumentId i, Side side) const;
+  __int128 reduce_only_open(AccountId a, InstrumentId i, Side side, OrderId skip) const;
+  void settle_fill(const Order& maker, const Order& taker, Qty q, Money maker_fee, Money taker_fee);
+  Money apply_to_position(AccountId a, InstrumentId i, Side side, Qty q, Price p);  // returns r
+  void enforce_reduce_only(AccountId a, InstrumentId i);
+  void emit_margin_updates(std::size_t from);  // for the accounts named in out_ since `from`
+
   // --- rules ---
   Instrument* find_instrument(InstrumentId id);
   const Instrument* find_instrument(InstrumentId id) const;
@@ -114,7 +195,8 @@ class ReferenceEngine {
   EngineConfig config_;
   std::map<InstrumentId, Instrument> instruments_;
   std::map<OrderId, Order*> orders_;  // every live order, by id
-  std::map<AccountId, Money> balances_;
+  std::map<AccountId, Account> accounts_;
+  Totals totals_;
   std::uint64_t accept_counter_ = 0;
   SeqNo out_seq_ = 0;
   bool clock_set_ = false;
