@@ -224,6 +224,69 @@ TEST(Allocation, SteadyStateProcessingDoesNotAllocate) {
   EXPECT_GT(eng.live_orders(), 0u);
 }
 
+// Liquidations in steady state: every cycle 20 accounts open longs at up to 10x, the index
+// falls 15%, and all of them are liquidated through the makers' bids in one cascade. Events are built on
+// the stack; only the engine could allocate.
+TEST(Allocation, LiquidationCascadesDoNotAllocate) {
+  EngineConfig cfg;
+  cfg.max_instruments = 2;
+  cfg.max_accounts = 64;
+  cfg.max_orders = 4096;
+  cfg.max_levels_per_book = 1 << 17;
+  cfg.max_positions = 256;
+  Engine eng(cfg);
+  EventBuffer out(1 << 20);
+  SeqNo seq = 0;
+  Timestamp ts = 1'000'000;
+  OrderId next_id = 1;
+  std::uint64_t transfer = 0;
+  constexpr Money kUsd = 1'000'000;
+  constexpr AccountId kMaker = 40, kLongs = 20;
+  std::uint64_t liquidation_events = 0;
+  const auto send = [&](auto m) {
+    m.header.seq = ++seq;
+    m.header.ts_ns = (ts += 100);
+    out.clear();
+    eng.process(m, out);
+    EventReader produced(out.bytes());
+    EventView o;
+    while (produced.next(o)) liquidation_events += o.type() == wire::MsgType::Liquidation;
+  };
+  auto d = t::instrument(0, 0, 0, 1, 1, 1, 100'000, 1'000'000);
+  d.tier_count = 2;
+  d.tiers[0] = {10'000 * kUsd, 10'000'000, 5'000'000, 0};
+  d.tiers[1] = {10'000'000 * kUsd, 20'000'000, 10'000'000, 500 * kUsd};
+  d.liquidation_fee = 1'000'000;
+  d.mark_band = 1;
+  send(d);
+  send(t::index_price(0, 0, 0, 100));
+  send(t::deposit(0, 0, kMaker, 100'000'000 * kUsd, ++transfer));
+  const auto cycle = [&] {
+    Qty total = 0;
+    for (AccountId a = 1; a <= kLongs; ++a) {
+      if (eng.balance(a) < 1'000 * kUsd) send(t::deposit(0, 0, a, 1'000 * kUsd, ++transfer));
+      const Qty q = 100;  // 10,000 USD: IM 1,000
+      send(t::limit(0, 0, next_id++, kMaker, 0, Side::Sell, 100, q));
+      send(t::limit(0, 0, next_id++, a, 0, Side::Buy, 100, q, TimeInForce::IOC));
+      total += q;
+    }
+    send(t::limit(0, 0, next_id++, kMaker, 0, Side::Buy, 96, total / 2));
+    send(t::limit(0, 0, next_id++, kMaker, 0, Side::Buy, 95, total));
+    send(t::index_price(0, 0, 0, 85));  // below maintenance with anything under 2,000 USD
+    send(t::mass_cancel(0, 0, kMaker, 0));
+    send(t::index_price(0, 0, 0, 100));
+  };
+  for (int k = 0; k < 5; ++k) cycle();
+  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t liq_before = eng.liquidation_totals().liquidations;
+  liquidation_events = 0;
+  for (int k = 0; k < 20; ++k) cycle();
+  EXPECT_EQ(g_allocations.load() - before, 0u);
+  EXPECT_EQ(eng.liquidation_totals().liquidations - liq_before, 20u * kLongs);
+  EXPECT_EQ(liquidation_events, 20u * kLongs * 4);  // triggered, orders cancelled, book order, completed
+  EXPECT_EQ(eng.totals().below_maintenance, 0u);
+}
+
 TEST(Allocation, TheCounterSeesAllocations) {
   const std::uint64_t before = g_allocations.load();
   auto* v = new std::vector<int>(100);

@@ -279,6 +279,7 @@ EngineConfig config() {
   c.max_orders = 256;
   c.max_levels_per_book = 1u << 20;
   c.max_positions = 64;
+  c.liquidation = false;  // the margin engine alone: accounts below maintenance stay flagged
   return c;
 }
 

@@ -10,6 +10,8 @@
 #include "cascade/account_table.hpp"
 #include "cascade/depth_tracker.hpp"
 #include "cascade/event_output.hpp"
+#include "cascade/liquidation_adl.hpp"
+#include "cascade/liquidation_queue.hpp"
 #include "cascade/margin_engine.hpp"
 #include "cascade/order_book.hpp"
 #include "cascade/order_index.hpp"
@@ -93,9 +95,23 @@ struct Engine::Impl {
   Timestamp clock = 0;
   bool have_clock = false;
 
+  // Liquidation (docs/liquidation.md): the cascade queue, scratch for one detection round and
+  // one ADL ranking, the backstop accounts in ascending id.
+  LiquidationQueue liq_queue;
+  ZeroedArray<LiquidationUnit> liq_found;
+  ZeroedArray<AdlCandidate> adl;
+  ZeroedArray<AccountId> backstops;
+  std::uint32_t backstop_count = 0;
+  SeqNo origin = 0;  // seq of the input event being processed
+  std::uint64_t cascade_steps = 0;
+  LiquidationTotals liq{};
+
   explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments) {
+    const std::size_t units = std::size_t{c.max_accounts} + c.max_positions + 1;
     if (!pool.init(c.max_orders) || !index.init(c.max_orders) || !accounts.init(c.max_accounts, &pool) ||
-        !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output))
+        !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output) ||
+        !liq_queue.init(units) || !liq_found.allocate(units) || !adl.allocate(std::size_t{c.max_positions} + 1) ||
+        !backstops.allocate(c.max_accounts))
       throw std::bad_alloc();
   }
 
@@ -669,7 +685,9 @@ struct Engine::Impl {
     if (d.account >= cfg.max_accounts) return reject(ev, RejectReason::UnknownAccount);
     if (d.amount <= 0) return reject(ev, RejectReason::InvalidAmount);
     Money after;
-    if (__builtin_add_overflow(accounts[d.account].balance, d.amount, &after))
+    // Per-account balances and the engine's deposit total both stay exact in 64 bits.
+    if (__builtin_add_overflow(accounts[d.account].balance, d.amount, &after) ||
+        __builtin_add_overflow(margin.total_deposits(), d.amount, &after))
       return reject(ev, RejectReason::InvalidAmount);
     margin.deposit(d.account, d.amount);
     emit_balance(d.account, wire::BalanceReason::Deposit, d.amount, accounts[d.account].balance);
@@ -717,7 +735,369 @@ struct Engine::Impl {
     if (static_cast<std::uint8_t>(s.margin_mode) > 1 || static_cast<std::uint8_t>(s.role) > 1)
       return reject(ev, RejectReason::InvalidSettings);
     const RejectReason r = margin.settings(s);
-    if (r != RejectReason::None) reject(ev, r);
+    if (r != RejectReason::None) return reject(ev, r);
+    set_backstop(s.account, s.role == wire::AccountRole::Backstop);
+  }
+
+  void set_backstop(AccountId a, bool on) noexcept {
+    std::uint32_t k = 0;
+    while (k < backstop_count && backstops[k] < a) ++k;
+    const bool present = k < backstop_count && backstops[k] == a;
+    if (on && !present) {
+      for (std::uint32_t j = backstop_count; j > k; --j) backstops[j] = backstops[j - 1];
+      backstops[k] = a;
+      ++backstop_count;
+    } else if (!on && present) {
+      for (std::uint32_t j = k + 1; j < backstop_count; ++j) backstops[j - 1] = backstops[j];
+      --backstop_count;
+    }
+  }
+
+
+  // ---------------------------------------------------------------------------------------
+  // liquidation (docs/liquidation.md)
+
+  void run_cascade() noexcept {
+    if (!cfg.liquidation) {
+      refresh_marks();
+      margin.evaluate_pending();
+      margin.clear_candidates();
+      return;
+    }
+    std::uint32_t depth = 0;
+    std::uint64_t steps = 0;
+    for (;;) {
+      refresh_marks();
+      margin.evaluate_pending();
+      detect(depth);
+      if (liq_queue.empty()) break;
+      const LiquidationUnit u = liq_queue.pop();
+      margin.set_queued(u.account, u.pos, false);
+      if (liquidate(u)) ++steps;
+      depth = u.depth + 1;
+    }
+    if (steps > liq.largest_cascade) {
+      liq.largest_cascade = steps;
+      liq.largest_cascade_origin = origin;
+    }
+  }
+
+  // Candidates still below maintenance and not queued join the queue in unit order.
+  void detect(std::uint32_t depth) noexcept {
+    const std::uint32_t n = margin.candidates();
+    if (n == 0) return;
+    std::uint32_t found = 0;
+    for (std::uint32_t k = 0; k < n; ++k) {
+      const AccountId a = margin.candidate_account(k);
+      const PosIdx p = margin.candidate_pos(k);
+      if (!margin.below(a, p) || margin.queued(a, p)) continue;  // recovered, or already waiting
+      liq_found[found++] = LiquidationUnit{a, p, p == kNilPos ? kAllInstruments : margin.position(p).instrument, depth};
+    }
+    margin.clear_candidates();
+    std::sort(liq_found.data(), liq_found.data() + found,
+              [](const LiquidationUnit& x, const LiquidationUnit& y) { return x.key() < y.key(); });
+    for (std::uint32_t k = 0; k < found; ++k) {
+      margin.set_queued(liq_found[k].account, liq_found[k].pos, true);
+      liq_queue.push(liq_found[k]);
+    }
+  }
+
+  void emit_liq(const LiquidationUnit& u, wire::LiquidationStage stage, InstrumentId instrument, Side side, Qty qty,
+                Price price, Money amount) noexcept {
+    auto l = make<wire::Liquidation>();
+    l.account = u.account;
+    l.instrument = instrument;
+    l.side = side;
+    l.stage = stage;
+    l.depth = static_cast<std::uint16_t>(std::min<std::uint32_t>(u.depth, 0xFFFF));
+    l.qty = qty;
+    l.price = price;
+    l.amount = amount;
+    l.cascade_origin = origin;
+    emit(l);
+  }
+
+  static Money to_money(i128 v) noexcept { return fx::saturate(v); }
+
+  // floor(x / (|s| * 10^m)) price units, exactly, for any sign of x (steps 5 and 8).
+  static i128 price_distance(i128 x, i128 size, int m) noexcept {
+    if (m >= 0) return floor_div(x, size * fx::pow10(m));
+    if (x >= 0) return fx::mul_div_floor(x, fx::pow10(-m), size);
+    return -fx::mul_div_ceil(-x, fx::pow10(-m), size);
+  }
+
+  // One step for a unit. False when it recovered while queued (nothing is emitted).
+  bool liquidate(const LiquidationUnit& u) noexcept {
+    const AccountId a = u.account;
+    MarginEngine::UnitFigures f = margin.unit(a, u.pos);
+    if (!margin.liquidatable(a, u.pos, f)) {
+      margin.reevaluate(a, u.pos);  // recovered while queued: watch it again
+      return false;
+    }
+    ++liq.liquidations;
+    liq.max_depth = std::max(liq.max_depth, u.depth);
+    margin.touch(a);
+    constexpr Side kNoSide = static_cast<Side>(0);
+    emit_liq(u, wire::LiquidationStage::Triggered, u.instrument, kNoSide, 0, 0, to_money(f.equity - f.mm));
+
+    // 2. cancel the unit's orders, acceptance order
+    std::uint32_t cancelled = 0;
+    for (OrderIdx o = accounts[a].head; o != kNilOrder;) {
+      const OrderIdx next = pool[o].acct_next;
+      const OrderNode& n = pool[o];
+      const bool mine = u.pos == kNilPos ? !(margin.position(pos_of(n)).flags & position_flags::kIsolated)
+                                         : n.instrument == u.instrument;
+      if (mine) {
+        cancel_live(instruments[n.instrument], o, wire::CancelReason::Liquidation);
+        ++cancelled;
+      }
+      o = next;
+    }
+    emit_liq(u, wire::LiquidationStage::OrdersCancelled, u.instrument, kNoSide, cancelled, 0, 0);
+    if (cancelled > 0) {
+      refresh_marks();
+      f = margin.unit(a, u.pos);
+      if (f.equity >= f.mm) {
+        emit_liq(u, wire::LiquidationStage::Completed, u.instrument, kNoSide, 0, 0, to_money(f.equity - f.mm));
+        return true;
+      }
+    }
+
+    // 3. the position: largest MM, ties by lowest instrument
+    PosIdx p = u.pos;
+    if (p == kNilPos) {
+      i128 best_mm = -1;
+      for (PosIdx r = margin.first_position(a); r != kNilPos; r = margin.position(r).acct_next) {
+        const Position& pr = margin.position(r);
+        if (pr.size == 0 || (pr.flags & position_flags::kIsolated)) continue;
+        const i128 mm = margin.position_mm(r);
+        if (mm > best_mm || (mm == best_mm && pr.instrument < margin.position(p).instrument)) {
+          best_mm = mm;
+          p = r;
+        }
+      }
+    }
+    InstrumentId closed = kAllInstruments;
+    if (p != kNilPos && margin.position(p).size != 0) {
+      closed = margin.position(p).instrument;
+      close_step(u, p, f.equity);
+    }
+
+    // 10. bankruptcy
+    if (accounts[a].balance < 0 && !margin.has_cross_position(a)) {
+      Money socialized = 0;
+      const Money loss = margin.bankrupt(a, u.instrument, socialized);
+      ++liq.bankruptcies;
+      liq.bankruptcy_loss += loss;
+      emit_liq(u, wire::LiquidationStage::Bankrupt, u.instrument, kNoSide, 0, 0, loss);
+      if (socialized > 0) emit_liq(u, wire::LiquidationStage::Socialized, u.instrument, kNoSide, 0, 0, socialized);
+    }
+    f = margin.unit(a, u.pos);
+    emit_liq(u, wire::LiquidationStage::Completed, u.instrument, kNoSide, 0, 0, to_money(f.equity - f.mm));
+    // Stops come after the whole step (docs/liquidation.md, the cascade loop).
+    if (closed != kAllInstruments) run_stops(instruments[closed], closed);
+    return true;
+  }
+
+  // Steps 4 to 9 for position p of the unit, at the marks of the step's start.
+  void close_step(const LiquidationUnit& u, PosIdx p, i128 equity) noexcept {
+    const InstrumentId id = margin.position(p).instrument;
+    Instrument& ins = instruments[id];
+    const i128 size = margin.position(p).size;
+    const i128 abs_s = size < 0 ? -size : size;
+    const Side close = size > 0 ? Side::Sell : Side::Buy;
+    const i128 mark = margin.mark(id);
+    const int m = margin.money_exp(id);
+    const Brackets& br = margin.brackets(id);
+
+    // 4. step quantity: down to the top of the next lower bracket
+    i128 q = abs_s;
+    const int k = br.margined() ? br.bracket(fx::value_up(mark, abs_s, m)) : 0;
+    if (k > 0) {
+      const i128 cap = br.tier(k - 1).max_notional;
+      i128 r = m >= 0 ? floor_div(cap, mark * fx::pow10(m)) : fx::mul_div_floor(cap, fx::pow10(-m), mark);
+      r -= r % ins.def.lot_size;
+      q = abs_s - r;
+    }
+
+    // 5. bankruptcy price
+    const i128 tick = ins.def.tick_size;
+    const i128 d = price_distance(equity, abs_s, m);
+    i128 bp = close == Side::Sell ? ceil_div(mark - d, tick) * tick : floor_div(mark + d, tick) * tick;
+    bp = std::clamp<i128>(bp, ins.def.min_price, ins.def.max_price);
+    const auto bpx = static_cast<Price>(bp);
+    auto rem = static_cast<Qty>(q);
+    emit_liq(u, wire::LiquidationStage::BookOrder, id, close, rem, bpx, 0);
+
+    // 6. through the book
+    rem = liq_match(ins, id, u, p, close, bpx, rem);
+    // 7. backstop
+    if (rem > 0) rem = take_by_backstop(u, p, id, close, bpx, rem);
+    // 8. through the book with the insurance fund
+    const Money fund = margin.insurance_fund();
+    if (rem > 0 && fund > 0) {
+      const i128 g = price_distance(fund, rem, m);
+      i128 bpi = close == Side::Sell ? ceil_div(bp - g, tick) * tick : floor_div(bp + g, tick) * tick;
+      bpi = std::clamp<i128>(bpi, ins.def.min_price, ins.def.max_price);
+      if (bpi != bp) {
+        emit_liq(u, wire::LiquidationStage::BookOrder, id, close, rem, static_cast<Price>(bpi), 0);
+        rem = liq_match(ins, id, u, p, close, static_cast<Price>(bpi), rem);
+      }
+    }
+    // 9. auto-deleveraging
+    if (rem > 0) deleverage(u, p, id, close, bpx, rem);
+  }
+
+  // An IOC liquidation order of the unit against the book; returns the unfilled quantity.
+  Qty liq_match(Instrument& ins, InstrumentId id, const LiquidationUnit& u, PosIdx pos, Side side, Price limit,
+                Qty qty) noexcept {
+    OrderBook& book = ins.book;
+    const Side opp = opposite(side);
+    const int m = margin.money_exp(id);
+    const Rate lf_rate = ins.def.liquidation_fee;
+    while (qty > 0) {
+      const std::uint32_t l = book.best(opp);
+      if (l == kNone) break;
+      const Price px = book.price(l);
+      if (side == Side::Buy ? px > limit : px < limit) break;
+      const OrderIdx h = book.level(l).head;
+      OrderNode& mk = pool[h];
+      const Qty q = std::min(qty, mk.qty);
+      const PosIdx maker_pos = pos_of(mk);
+      margin.remove_order(maker_pos, MarginEngine::terms(mk));
+      book.reduce(h, q);
+      margin.add_order(maker_pos, MarginEngine::terms(mk));
+      qty -= q;
+      ins.last = px;
+      const i128 value = fx::value(px, q, m);
+      const Money maker_fee = margin.fee(id, value, true);
+      Money rm = 0, rt = 0;
+      margin.fill_quiet(id, maker_pos, pos, side, px, q, value, maker_fee, rm, rt);
+      // The liquidation fee never takes the unit's equity below zero.
+      i128 fee = lf_rate > 0 ? fx::mul_div_ceil(value, lf_rate, kRateOne) : 0;
+      fee = std::min(fee, std::max<i128>(0, margin.unit(u.account, u.pos).equity));
+      auto f = make<wire::Fill>();
+      f.maker_order_id = mk.id;
+      f.taker_order_id = 0;
+      f.maker_account = mk.account;
+      f.taker_account = u.account;
+      f.instrument = id;
+      f.aggressor_side = side;
+      f.flags = wire::fill_flags::kLiquidation;
+      f.price = px;
+      f.qty = q;
+      f.maker_leaves = mk.qty;
+      f.taker_leaves = qty;
+      f.maker_fee = maker_fee;
+      f.taker_fee = to_money(fee);
+      emit(f);
+      margin.emit_fill_positions(maker_pos, pos, rm, rt);
+      if (fee > 0) margin.pay_liquidation_fee(u.account, id, to_money(fee));
+      margin.touch_mark(id);
+      ++liq.book_fills;
+      liq.book_notional += to_money(value);
+      liq.fees += to_money(fee);
+      if (mk.qty == 0) remove_resting(ins, h);
+      if (margin.reduce_only_excess(maker_pos)) cancel_reduce_only(ins, maker_pos);
+      if (margin.reduce_only_excess(pos)) cancel_reduce_only(ins, pos);
+    }
+    return qty;
+  }
+
+  // A fill at bp against a counterparty without an order (backstop or deleveraging).
+  void direct_fill(InstrumentId id, PosIdx maker_pos, PosIdx pos, AccountId taker, Side side, Price bp, Qty q,
+                   Qty taker_leaves, std::uint8_t flags) noexcept {
+    Instrument& ins = instruments[id];
+    const i128 value = fx::value(bp, q, margin.money_exp(id));
+    Money rm = 0, rt = 0;
+    margin.fill_quiet(id, maker_pos, pos, side, bp, q, value, 0, rm, rt);
+    auto f = make<wire::Fill>();
+    f.maker_account = margin.position(maker_pos).account;
+    f.taker_account = taker;
+    f.instrument = id;
+    f.aggressor_side = side;
+    f.flags = flags;
+    f.price = bp;
+    f.qty = q;
+    f.taker_leaves = taker_leaves;
+    emit(f);
+    margin.emit_fill_positions(maker_pos, pos, rm, rt);
+    if (margin.reduce_only_excess(maker_pos)) cancel_reduce_only(ins, maker_pos);
+    if (margin.reduce_only_excess(pos)) cancel_reduce_only(ins, pos);
+  }
+
+  // 7. The first backstop account (ascending id) whose pre-trade check accepts takes it all.
+  Qty take_by_backstop(const LiquidationUnit& u, PosIdx pos, InstrumentId id, Side side, Price bp, Qty rem) noexcept {
+    for (std::uint32_t k = 0; k < backstop_count; ++k) {
+      const AccountId b = backstops[k];
+      if (b == u.account) continue;
+      const PosIdx bpos = margin.ensure(b, id);
+      if (bpos == kNilPos) continue;
+      if (margin.check_order(bpos, OrderTerms{opposite(side), bp, rem, false}, nullptr) != RejectReason::None ||
+          backstop_under_water_after(b, bpos, id, opposite(side), bp, rem)) {
+        margin.release_if_empty(bpos);
+        continue;
+      }
+      direct_fill(id, bpos, pos, u.account, side, bp, rem, 0, wire::fill_flags::kLiquidation | wire::fill_flags::kBackstop);
+      emit_liq(u, wire::LiquidationStage::Backstop, id, side, rem, bp, b);
+      ++liq.backstop_takeovers;
+      liq.backstop_notional += to_money(fx::value(bp, rem, margin.money_exp(id)));
+      return 0;
+    }
+    return rem;
+  }
+
+  // Would taking q at bp leave the backstop's unit below maintenance at the step's marks? A
+  // takeover that does would only hand the position on to the next backstop, and back.
+  bool backstop_under_water_after(AccountId b, PosIdx bpos, InstrumentId id, Side take, Price bp, Qty q) const noexcept {
+    const Position& r = margin.position(bpos);
+    const bool iso = r.flags & position_flags::kIsolated;
+    const auto f = margin.unit(b, iso ? bpos : kNilPos);
+    const int m = margin.money_exp(id);
+    const i128 mark = margin.mark(id);
+    // Buying below the mark (selling above it) gains at once; rounded against the backstop.
+    const i128 gain = take == Side::Buy ? fx::value(mark, q, m) - fx::value_up(bp, q, m)
+                                        : fx::value(bp, q, m) - fx::value_up(mark, q, m);
+    const i128 equity = f.equity + gain;
+    const i128 size = static_cast<i128>(r.size) + (take == Side::Buy ? q : -q);
+    const i128 mm_new = margin.brackets(id).maintenance(fx::value_up(mark, size < 0 ? -size : size, m));
+    const i128 mm = f.mm - (r.size != 0 ? margin.position_mm(bpos) : 0) + mm_new;
+    return equity < mm;
+  }
+
+  // 9. Close the remainder against opposite positions in ADL rank order.
+  void deleverage(const LiquidationUnit& u, PosIdx pos, InstrumentId id, Side side, Price bp, Qty rem) noexcept {
+    std::uint32_t n = 0;
+    const std::uint32_t holders = margin.holder_count(id);
+    for (std::uint32_t k = 0; k < holders; ++k) {
+      const PosIdx hp = margin.holder(id, k);
+      const Position& r = margin.position(hp);
+      if (r.account == u.account || (side == Side::Sell ? r.size >= 0 : r.size <= 0)) continue;
+      const PosIdx unit_pos = (r.flags & position_flags::kIsolated) ? hp : kNilPos;
+      adl[n++] = adl_rank(margin.position_unrealized(hp), r.entry, margin.position_notional(hp),
+                          margin.unit(r.account, unit_pos).equity, r.account, hp);
+    }
+    std::sort(adl.data(), adl.data() + n, adl_before);
+    Qty total = 0;
+    for (std::uint32_t k = 0; k < n && rem > 0; ++k) {
+      const AdlCandidate& c = adl[k];
+      const Qty have = margin.position(c.pos).size;
+      const Qty q = std::min<Qty>(rem, have < 0 ? -have : have);
+      rem -= q;
+      total += q;
+      auto d = make<wire::Deleverage>();
+      d.account = c.account;
+      d.counter_account = u.account;
+      d.instrument = id;
+      d.rank = k + 1;
+      d.qty = q;
+      d.price = bp;
+      emit(d);
+      direct_fill(id, c.pos, pos, u.account, side, bp, q, rem, wire::fill_flags::kLiquidation | wire::fill_flags::kDeleverage);
+      ++liq.deleverages;
+      liq.deleverage_notional += to_money(fx::value(bp, q, margin.money_exp(id)));
+    }
+    emit_liq(u, wire::LiquidationStage::Deleveraged, id, side, total, bp, 0);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -779,6 +1159,7 @@ struct Engine::Impl {
     if (!wire::is_input(type) || wire::message_size(type) == 0) return;
     const Timestamp ts = ev.header().ts_ns;
     output.begin(&buf, ts, ev.header().seq);
+    origin = ev.header().seq;
     if (have_clock && ts < clock) return reject(ev, RejectReason::TimestampBackwards);
     clock = ts;
     have_clock = true;
@@ -798,15 +1179,20 @@ struct Engine::Impl {
     end_event();
   }
 
-  // Marks first (margin figures are at current marks), then one MarginUpdate per touched
-  // account, the book's market data, and the marks that moved.
-  void end_event() noexcept {
+  // Marks of every instrument whose index, book or last price changed during the event.
+  void refresh_marks() noexcept {
     for (std::uint32_t k = 0; k < margin.touched_marks(); ++k) {
       const InstrumentId id = margin.touched_mark(k);
       const Instrument& ins = instruments[id];
       const TopView t = ins.book.top();
       margin.update_mark(id, t.bid_qty > 0 ? t.bid_price : 0, t.ask_qty > 0 ? t.ask_price : 0, ins.last);
     }
+  }
+
+  // The cascade (marks and liquidations until no unit is below maintenance), then one
+  // MarginUpdate per touched account, the book's market data, and the marks that moved.
+  void end_event() noexcept {
+    run_cascade();
     margin.report_accounts();
     flush_market_data();
     margin.publish_marks();
@@ -879,6 +1265,7 @@ std::vector<AccountId> Engine::active_accounts() const {
 }
 
 MarginTotals Engine::totals() const noexcept { return impl_->margin.totals(); }
+LiquidationTotals Engine::liquidation_totals() const noexcept { return impl_->liq; }
 
 InstrumentTotals Engine::instrument_totals(InstrumentId id) const noexcept {
   if (id >= impl_->cfg.max_instruments || !impl_->instruments[id].defined) return {};

@@ -28,7 +28,9 @@ bool MarginEngine::init(const EngineConfig& cfg, AccountTable* accounts, EventOu
   max_positions_ = cfg.max_positions;
   inst_ = std::vector<Inst>(cfg.max_instruments);
   return positions_.init(cfg.max_positions) && dirty_.allocate(cfg.max_accounts) &&
-         touched_.allocate(cfg.max_instruments) && scratch_.allocate(std::size_t{cfg.max_positions} + 1);
+         touched_.allocate(cfg.max_instruments) && scratch_.allocate(std::size_t{cfg.max_positions} + 1) &&
+         pending_.allocate(cfg.max_accounts) &&
+         cand_.allocate(std::size_t{cfg.max_accounts} + cfg.max_positions + 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +164,11 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   const bool buy = now.side == Side::Buy;
   const bool same_side_old = old && !old->reduce_only && old->side == now.side;
   const i128 side_qty = i128{buy ? r.open_buy_qty : r.open_sell_qty} + now.qty - (same_side_old ? old->qty : 0);
-  if (fx::value_up(in.max_price, size + side_qty, in.m) > kMaxNotional) return wire::RejectReason::NotionalOverflow;
+  // The quantity must fit a Qty too: where a unit is worth far less than a micro the value
+  // bound alone would let a position wrap.
+  if (size + side_qty > std::numeric_limits<Qty>::max() ||
+      fx::value_up(in.max_price, size + side_qty, in.m) > kMaxNotional)
+    return wire::RejectReason::NotionalOverflow;
 
   i128 dbuy = 0, dsell = 0;
   const i128 v = fx::value(now.price, now.qty, in.m);
@@ -427,6 +433,10 @@ void MarginEngine::set_index(InstrumentId i, Price p) noexcept {
 
 void MarginEngine::touch(AccountId a) noexcept {
   Account& acc = (*accounts_)[a];
+  if (!(acc.flags & account_flags::kPending)) {
+    acc.flags |= account_flags::kPending;
+    pending_[pending_count_++] = a;
+  }
   if (acc.flags & account_flags::kDirty) return;
   acc.flags |= account_flags::kDirty;
   dirty_[dirty_count_++] = a;
@@ -462,7 +472,8 @@ void MarginEngine::report_accounts() noexcept {
     const AccountId a = dirty_[k];
     Account& acc = (*accounts_)[a];
     acc.flags &= static_cast<std::uint8_t>(~account_flags::kDirty);
-    const Summary s = evaluate(a);
+    // The cascade loop evaluated every changed account after the last change.
+    const Summary s = summarize(a);
     auto m = out_->make<wire::MarginUpdate>();
     m.account = a;
     m.collateral = acc.balance;
@@ -477,6 +488,9 @@ void MarginEngine::report_accounts() noexcept {
     }
   }
   dirty_count_ = 0;
+  for (std::uint32_t k = 0; k < pending_count_; ++k)
+    (*accounts_)[pending_[k]].flags &= static_cast<std::uint8_t>(~account_flags::kPending);
+  pending_count_ = 0;
 }
 
 void MarginEngine::publish_marks() noexcept {
@@ -509,6 +523,7 @@ MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   std::uint32_t cross = 0;
   for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next)
     if (positions_[p].size != 0 && !(positions_[p].flags & position_flags::kIsolated)) ++cross;
+  if (s.equity < s.mm && (s.mm > 0 || (cross == 0 && isolated_margined(a)))) add_candidate(a, kNilPos);
   for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
     const Position& r = positions_[p];
     if (r.size == 0) continue;
@@ -529,8 +544,10 @@ MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
 void MarginEngine::evaluate_isolated(PosIdx p) noexcept {
   Position& r = positions_[p];
   const Inst& in = inst_[r.instrument];
-  const i128 slack = r.isolated + unrealized(r, in) - in.brackets.maintenance(notional(r, in));
+  const i128 mm = in.brackets.maintenance(notional(r, in));
+  const i128 slack = r.isolated + unrealized(r, in) - mm;
   set_below(r.flags, position_flags::kBelow, slack < 0);
+  if (slack < 0 && mm > 0) add_candidate(r.account, p);
   arm(p, in, slack < 0 ? -1 : slack);
 }
 
@@ -563,6 +580,14 @@ void watch_range(Price mark, Qty size, int m, Rate max_mmr, Price min_price, Pri
 
 void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   Position& r = positions_[p];
+  // A queued unit is looked at again when its step comes: watching it would re-evaluate it
+  // on every move of the mark while the cascade walks the price (quadratic in a cascade).
+  const bool queued = (r.flags & position_flags::kIsolated) ? (r.flags & position_flags::kQueued) != 0
+                                                            : ((*accounts_)[r.account].flags & account_flags::kQueued) != 0;
+  if (queued) {
+    disarm(p, inst_[r.instrument]);
+    return;
+  }
   Price valid_lo, valid_hi;
   watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot, kWatchSlop, valid_lo,
               valid_hi);
@@ -570,9 +595,10 @@ void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   if ((r.flags & position_flags::kArmed) && r.watch_lo >= valid_lo && r.watch_hi <= valid_hi &&
       r.watch_lo <= in.mark && in.mark <= r.watch_hi)
     return;
-  // Arm with half the allotment, so later small losses (fees, a little price) keep it valid.
+  // Arm with 15/16 of the allotment: later small losses (fees, a little price) keep it valid,
+  // and a mark walking towards the limit re-examines the position only a few times.
   Price lo, hi;
-  watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot < 0 ? allot : allot / 2,
+  watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot < 0 ? allot : allot - allot / 16,
               kWatchSlop, lo, hi);
   r.watch_lo = lo;
   r.watch_hi = hi;
@@ -600,6 +626,151 @@ void MarginEngine::set_below(std::uint8_t& flags, std::uint8_t bit, bool below) 
     flags &= static_cast<std::uint8_t>(~bit);
     --below_;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// liquidation
+
+MarginEngine::UnitFigures MarginEngine::unit(AccountId a, PosIdx iso) const noexcept {
+  UnitFigures f;
+  if (iso == kNilPos) {
+    const Summary s = summarize(a);
+    f.equity = s.equity;
+    f.mm = s.mm;
+    return f;
+  }
+  const Position& r = positions_[iso];
+  const Inst& in = inst_[r.instrument];
+  f.equity = r.isolated + unrealized(r, in);
+  f.mm = in.brackets.maintenance(notional(r, in));
+  return f;
+}
+
+i128 MarginEngine::position_mm(PosIdx p) const noexcept {
+  const Position& r = positions_[p];
+  const Inst& in = inst_[r.instrument];
+  return in.brackets.maintenance(notional(r, in));
+}
+
+void MarginEngine::evaluate_pending() noexcept {
+  for (std::uint32_t k = 0; k < pending_count_; ++k) {
+    const AccountId a = pending_[k];
+    (*accounts_)[a].flags &= static_cast<std::uint8_t>(~account_flags::kPending);
+    evaluate(a);
+  }
+  pending_count_ = 0;
+}
+
+void MarginEngine::add_candidate(AccountId a, PosIdx iso) noexcept {
+  std::uint8_t& flags = iso == kNilPos ? (*accounts_)[a].flags : positions_[iso].flags;
+  const std::uint8_t bit = iso == kNilPos ? account_flags::kCandidate : position_flags::kCandidate;
+  if (flags & bit) return;
+  flags |= bit;
+  cand_[cand_count_++] = Candidate{a, iso};
+}
+
+void MarginEngine::clear_candidates() noexcept {
+  for (std::uint32_t k = 0; k < cand_count_; ++k) {
+    const Candidate c = cand_[k];
+    if (c.pos == kNilPos)
+      (*accounts_)[c.account].flags &= static_cast<std::uint8_t>(~account_flags::kCandidate);
+    else
+      positions_[c.pos].flags &= static_cast<std::uint8_t>(~position_flags::kCandidate);
+  }
+  cand_count_ = 0;
+}
+
+bool MarginEngine::below(AccountId a, PosIdx iso) const noexcept {
+  return iso == kNilPos ? ((*accounts_)[a].flags & account_flags::kBelow) != 0
+                        : (positions_[iso].flags & position_flags::kBelow) != 0;
+}
+
+bool MarginEngine::queued(AccountId a, PosIdx iso) const noexcept {
+  return iso == kNilPos ? ((*accounts_)[a].flags & account_flags::kQueued) != 0
+                        : (positions_[iso].flags & position_flags::kQueued) != 0;
+}
+
+void MarginEngine::set_queued(AccountId a, PosIdx iso, bool q) noexcept {
+  std::uint8_t& flags = iso == kNilPos ? (*accounts_)[a].flags : positions_[iso].flags;
+  const std::uint8_t bit = iso == kNilPos ? account_flags::kQueued : position_flags::kQueued;
+  flags = static_cast<std::uint8_t>(q ? flags | bit : flags & ~bit);
+  if (!q) return;
+  if (iso != kNilPos) {
+    disarm(iso, inst_[positions_[iso].instrument]);
+    return;
+  }
+  for (PosIdx p = (*accounts_)[a].positions; p != kNilPos; p = positions_[p].acct_next)
+    if (!(positions_[p].flags & position_flags::kIsolated)) disarm(p, inst_[positions_[p].instrument]);
+}
+
+void MarginEngine::reevaluate(AccountId a, PosIdx iso) noexcept {
+  if (iso == kNilPos) evaluate(a); else evaluate_isolated(iso);
+}
+
+void MarginEngine::fill_quiet(InstrumentId i, PosIdx maker, PosIdx taker, Side aggressor, Price px, Qty q, i128 v,
+                              Money maker_fee, Money& maker_realized, Money& taker_realized) noexcept {
+  Inst& in = inst_[i];
+  const Qty dq = aggressor == Side::Buy ? q : -q;
+  apply(maker, in, -dq, px, v, maker_fee, maker_realized);
+  apply(taker, in, dq, px, v, 0, taker_realized);
+  fees_ += maker_fee;
+  in.fees += maker_fee;
+}
+
+void MarginEngine::emit_fill_positions(PosIdx maker, PosIdx taker, Money maker_realized,
+                                       Money taker_realized) noexcept {
+  emit_position(positions_[maker], maker_realized);
+  emit_position(positions_[taker], taker_realized);
+}
+
+void MarginEngine::pay_liquidation_fee(AccountId a, InstrumentId i, Money fee) noexcept {
+  (*accounts_)[a].balance -= fee;
+  insurance_ += fee;
+  touch(a);
+  auto m = out_->make<wire::InsuranceFund>();
+  m.instrument = i;
+  m.reason = wire::InsuranceReason::LiquidationFee;
+  m.delta = fee;
+  m.balance = insurance_;
+  out_->emit(m);
+}
+
+Money MarginEngine::bankrupt(AccountId a, InstrumentId i, Money& socialized) noexcept {
+  Account& acc = (*accounts_)[a];
+  const Money loss = -acc.balance;
+  const Money paid = std::min(loss, std::max<Money>(insurance_, 0));
+  insurance_ -= paid;
+  acc.balance = 0;
+  socialized = loss - paid;
+  socialized_ += socialized;
+  touch(a);
+  auto m = out_->make<wire::InsuranceFund>();
+  m.instrument = i;
+  m.reason = wire::InsuranceReason::BankruptcyPayout;
+  m.delta = -paid;
+  m.balance = insurance_;
+  out_->emit(m);
+  return loss;
+}
+
+bool MarginEngine::isolated_margined(AccountId a) const noexcept {
+  for (PosIdx p = (*accounts_)[a].positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    if (r.size != 0 && (r.flags & position_flags::kIsolated) && inst_[r.instrument].brackets.margined()) return true;
+  }
+  return false;
+}
+
+bool MarginEngine::liquidatable(AccountId a, PosIdx iso, const UnitFigures& f) const noexcept {
+  if (f.equity >= f.mm) return false;
+  if (f.mm > 0) return true;
+  return iso == kNilPos && !has_cross_position(a) && isolated_margined(a);
+}
+
+bool MarginEngine::has_cross_position(AccountId a) const noexcept {
+  for (PosIdx p = (*accounts_)[a].positions; p != kNilPos; p = positions_[p].acct_next)
+    if (positions_[p].size != 0 && !(positions_[p].flags & position_flags::kIsolated)) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ struct MarginReport {
   std::uint64_t accounts = 0;
   std::uint64_t holding = 0;  // accounts with a nonzero position
   cascade::MarginTotals totals;
+  cascade::LiquidationTotals liq;
   struct Oi {
     cascade::InstrumentId id;
     std::string symbol;
@@ -122,6 +123,7 @@ MarginReport margin_report(const cascade::Engine& engine) {
       }
   }
   r.totals = engine.totals();
+  r.liq = engine.liquidation_totals();
   for (const InstrumentId id : engine.instrument_ids()) {
     const wire::InstrumentDefinition* d = engine.instrument(id);
     const InstrumentTotals t = engine.instrument_totals(id);
@@ -149,6 +151,20 @@ void text_margin(std::string& out, const MarginReport& m) {
   out += "funding paid    " + money(m.totals.funding_paid) + "\n";
   out += "funding recv.   " + money(m.totals.funding_received) + "\n";
   out += "insurance fund  " + money(m.totals.insurance_fund) + "\n";
+  if (m.liq.liquidations == 0) return;  // reports of streams without liquidations stay as they were
+  const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::snprintf(buf, sizeof buf, "liquidations    %llu (max depth %u; largest cascade %llu steps, from input seq %llu)\n",
+                u(m.liq.liquidations), m.liq.max_depth, u(m.liq.largest_cascade), u(m.liq.largest_cascade_origin));
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  book fills    %llu\n", u(m.liq.book_fills));
+  out += buf;
+  out += "  notional      " + money(m.liq.book_notional) + "\n";
+  out += "  backstop      " + money(m.liq.backstop_notional) + " (" + std::to_string(m.liq.backstop_takeovers) + ")\n";
+  out += "  deleveraged   " + money(m.liq.deleverage_notional) + " (" + std::to_string(m.liq.deleverages) + ")\n";
+  out += "  fees to fund  " + money(m.liq.fees) + "\n";
+  out += "  bankruptcies  " + money(m.liq.bankruptcy_loss) + " (" + std::to_string(m.liq.bankruptcies) + ")\n";
+  out += "  socialized    " + money(m.totals.socialized_losses) + "\n";
+  out += "insurance fund before 0, after " + money(m.totals.insurance_fund) + "\n";
 }
 
 void json_margin(std::string& out, const MarginReport& m) {
@@ -162,6 +178,19 @@ void json_margin(std::string& out, const MarginReport& m) {
          ",\"funding_paid\":" + json_string(money(m.totals.funding_paid)) +
          ",\"funding_received\":" + json_string(money(m.totals.funding_received)) +
          ",\"insurance_fund\":" + json_string(money(m.totals.insurance_fund));
+  if (m.liq.liquidations == 0) return;
+  out += ",\"liquidations\":" + std::to_string(m.liq.liquidations) +
+         ",\"liquidation_book_fills\":" + std::to_string(m.liq.book_fills) +
+         ",\"liquidated_notional\":" + json_string(money(m.liq.book_notional)) +
+         ",\"backstop_notional\":" + json_string(money(m.liq.backstop_notional)) +
+         ",\"deleveraged_notional\":" + json_string(money(m.liq.deleverage_notional)) +
+         ",\"liquidation_fees\":" + json_string(money(m.liq.fees)) +
+         ",\"bankruptcies\":" + std::to_string(m.liq.bankruptcies) +
+         ",\"socialized_losses\":" + json_string(money(m.totals.socialized_losses)) +
+         ",\"insurance_fund_before\":\"0\"" +
+         ",\"max_cascade_depth\":" + std::to_string(m.liq.max_depth) +
+         ",\"largest_cascade\":" + std::to_string(m.liq.largest_cascade) +
+         ",\"largest_cascade_origin\":" + std::to_string(m.liq.largest_cascade_origin);
 }
 
 }  // namespace

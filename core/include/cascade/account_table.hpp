@@ -17,6 +17,9 @@ inline constexpr std::uint8_t kDirty = 1;            // reported by a MarginUpda
 inline constexpr std::uint8_t kBelow = 2;            // cross equity below cross maintenance margin
 inline constexpr std::uint8_t kIsolatedDefault = 4;  // margin mode of instruments without their own setting
 inline constexpr std::uint8_t kBackstop = 8;         // role: backstop (liquidation.md)
+inline constexpr std::uint8_t kPending = 16;         // changed since the cascade loop last evaluated it
+inline constexpr std::uint8_t kCandidate = 32;       // cross unit found below, awaiting detection
+inline constexpr std::uint8_t kQueued = 64;          // cross unit in the liquidation queue
 }  // namespace account_flags
 
 struct Account {

@@ -24,6 +24,9 @@ struct EngineConfig {
   // Position records: (account, instrument) pairs with a position, live orders, or an
   // explicit margin mode. Exhausted: Rejected(AccountCapacity) for the order or setting.
   std::uint32_t max_positions = 1u << 20;
+  // Off: units below maintenance are only flagged (docs/margin.md), never liquidated; for
+  // testing the margin engine alone and for measuring detection by itself.
+  bool liquidation = true;
 };
 
 struct LevelView {
@@ -86,6 +89,23 @@ struct MarginTotals {
   std::uint32_t position_records = 0;
 };
 
+// Liquidation activity since construction (docs/liquidation.md). Money in micros.
+struct LiquidationTotals {
+  std::uint64_t liquidations = 0;        // steps taken (Liquidation(Triggered) events)
+  std::uint64_t book_fills = 0;          // liquidation fills against the book
+  Money book_notional = 0;               // value of those fills
+  Money fees = 0;                        // liquidation fees paid into the insurance fund
+  std::uint64_t backstop_takeovers = 0;
+  Money backstop_notional = 0;
+  std::uint64_t deleverages = 0;         // Deleverage events
+  Money deleverage_notional = 0;
+  std::uint64_t bankruptcies = 0;
+  Money bankruptcy_loss = 0;             // sum of L (paid by the fund or socialized)
+  std::uint32_t max_depth = 0;           // deepest cascade depth reached
+  std::uint64_t largest_cascade = 0;     // most steps inside one input event
+  SeqNo largest_cascade_origin = 0;      // that input event's seq
+};
+
 struct InstrumentTotals {
   Qty open_interest = 0;       // sum of long positions (= sum of short positions)
   std::uint32_t holders = 0;   // accounts with a position
@@ -126,6 +146,7 @@ class Engine {
   // Accounts with collateral or a position record, ascending.
   std::vector<AccountId> active_accounts() const;
   MarginTotals totals() const noexcept;
+  LiquidationTotals liquidation_totals() const noexcept;
   InstrumentTotals instrument_totals(InstrumentId id) const noexcept;
   std::size_t live_orders() const noexcept;           // resting plus untriggered stops
   SeqNo output_seq() const noexcept;                  // seq of the last output event written

@@ -79,6 +79,53 @@ class MarginEngine {
   void touch(AccountId a) noexcept;  // a MarginUpdate for it at the end of the event
   void touch_mark(InstrumentId i) noexcept;
 
+  // --- liquidation (docs/liquidation.md) ---
+  // A unit: the cross account (pos == kNilPos) or one isolated position.
+  struct UnitFigures {
+    fx::i128 equity = 0;
+    fx::i128 mm = 0;
+  };
+  UnitFigures unit(AccountId a, PosIdx iso) const noexcept;
+  // Re-certifies the accounts changed since the last call, so every unit below maintenance
+  // is a candidate; returns nothing, candidates are read with the two calls below.
+  void evaluate_pending() noexcept;
+  std::uint32_t candidates() const noexcept { return cand_count_; }
+  // Candidate k as (account, isolated record or kNilPos); clear_candidates() drops the flags.
+  AccountId candidate_account(std::uint32_t k) const noexcept { return cand_[k].account; }
+  PosIdx candidate_pos(std::uint32_t k) const noexcept { return cand_[k].pos; }
+  void clear_candidates() noexcept;
+  bool below(AccountId a, PosIdx iso) const noexcept;
+  bool queued(AccountId a, PosIdx iso) const noexcept;
+  // Queued units are not watched (their step re-examines them); reevaluate() arms them again.
+  void set_queued(AccountId a, PosIdx iso, bool q) noexcept;
+  void reevaluate(AccountId a, PosIdx iso) noexcept;
+  // A fill applied to both sides without output; emit_fill_positions() writes the two
+  // PositionUpdates afterwards (the liquidation fee needs the taker's equity after the fill).
+  void fill_quiet(InstrumentId i, PosIdx maker, PosIdx taker, Side aggressor, Price px, Qty q, fx::i128 v,
+                  Money maker_fee, Money& maker_realized, Money& taker_realized) noexcept;
+  void emit_fill_positions(PosIdx maker, PosIdx taker, Money maker_realized, Money taker_realized) noexcept;
+  // Moves up to `fee` (never below 0) from the account to the insurance fund; returns it.
+  void pay_liquidation_fee(AccountId a, InstrumentId i, Money fee) noexcept;
+  // Writes off a negative collateral: fund payout, then the socialized rest. Returns L.
+  Money bankrupt(AccountId a, InstrumentId i, Money& socialized) noexcept;
+  bool has_cross_position(AccountId a) const noexcept;
+  bool isolated_margined(AccountId a) const noexcept;  // holds an isolated position with requirements
+  // Below maintenance and subject to liquidation (docs/liquidation.md, "Units of liquidation"):
+  // a unit with a maintenance margin, or a cross unit whose only positions are isolated ones.
+  bool liquidatable(AccountId a, PosIdx iso, const UnitFigures& f) const noexcept;
+  PosIdx first_position(AccountId a) const noexcept { return (*accounts_)[a].positions; }
+  Money insurance_fund() const noexcept { return insurance_; }
+  Price mark(InstrumentId i) const noexcept { return inst_[i].mark; }
+  int money_exp(InstrumentId i) const noexcept { return inst_[i].m; }
+  const Brackets& brackets(InstrumentId i) const noexcept { return inst_[i].brackets; }
+  fx::i128 position_notional(PosIdx p) const noexcept { return notional(positions_[p], inst_[positions_[p].instrument]); }
+  fx::i128 position_mm(PosIdx p) const noexcept;
+  fx::i128 position_unrealized(PosIdx p) const noexcept {
+    return unrealized(positions_[p], inst_[positions_[p].instrument]);
+  }
+  std::uint32_t holder_count(InstrumentId i) const noexcept { return inst_[i].holder_count; }
+  PosIdx holder(InstrumentId i, std::uint32_t k) const noexcept { return inst_[i].holders[k + 1]; }
+
   // --- end of the input event ---
   // Marks of the instruments the event touched, from their book and last trade.
   std::uint32_t touched_marks() const noexcept { return touched_count_; }
@@ -92,6 +139,7 @@ class MarginEngine {
   AccountView account_view(AccountId a) const;
   bool active(AccountId a) const noexcept;
   MarginTotals totals() const noexcept;
+  Money total_deposits() const noexcept { return deposits_; }
   InstrumentTotals instrument_totals(InstrumentId i) const noexcept;
 
  private:
@@ -149,6 +197,16 @@ class MarginEngine {
   ZeroedArray<InstrumentId> touched_;
   std::uint32_t touched_count_ = 0;
   ZeroedArray<std::uint64_t> scratch_;  // funding order: (account << 32) | record
+  ZeroedArray<AccountId> pending_;       // changed since evaluate_pending()
+  std::uint32_t pending_count_ = 0;
+  struct Candidate {
+    AccountId account;
+    PosIdx pos;  // kNilPos: the cross unit
+  };
+  static_assert(sizeof(Candidate) == 8);
+  ZeroedArray<Candidate> cand_;  // units found below, each once (kCandidate flags)
+  std::uint32_t cand_count_ = 0;
+  void add_candidate(AccountId a, PosIdx iso) noexcept;
 
   Money deposits_ = 0, withdrawals_ = 0, fees_ = 0, insurance_ = 0, socialized_ = 0;
   Money funding_paid_ = 0, funding_received_ = 0;

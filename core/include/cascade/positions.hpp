@@ -20,6 +20,8 @@ inline constexpr std::uint8_t kIsolated = 1;      // effective margin mode
 inline constexpr std::uint8_t kExplicitMode = 2;  // set per instrument, not from the account default
 inline constexpr std::uint8_t kBelow = 4;         // isolated position below its maintenance margin
 inline constexpr std::uint8_t kArmed = 8;         // watch_lo/watch_hi hold a certified range
+inline constexpr std::uint8_t kCandidate = 16;    // isolated unit found below, awaiting detection
+inline constexpr std::uint8_t kQueued = 32;       // isolated unit in the liquidation queue
 }  // namespace position_flags
 
 // Two cache lines. Line 0 is what fills and pre-trade checks read and write; line 1 is
