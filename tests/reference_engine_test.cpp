@@ -35,7 +35,9 @@ constexpr auto Sell = Side::Sell;
 class ReferenceEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1024});
+    // The matching scenarios trade with unfunded accounts: liquidation (tested below) stays off.
+    reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1024,
+           .liquidation = false});
   }
 
   // A fresh engine with instrument 0: tick 1, lot 1, prices 90..110, max qty 100, no bands.
@@ -469,7 +471,7 @@ TEST_F(ReferenceEngineTest, NewOrderValidationOrderFirstFailingCheckWins) {
 }
 
 TEST_F(ReferenceEngineTest, OrderCapacityCountsOrdersThatCouldRest) {
-  reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 2, .max_levels_per_book = 1024});
+  reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 2, .max_levels_per_book = 1024, .liquidation = false});
   send(in::limit(1, 1, Sell, 101, 5));
   send(in::limit(2, 2, Buy, 99, 5));
   // Would fill completely, but could rest: rejected.
@@ -830,7 +832,8 @@ InstrumentDefinition cents() {
 class MarginTest : public ReferenceEngineTest {
  protected:
   void SetUp() override {
-    reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1 << 17});
+    reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1 << 17,
+           .liquidation = false});
     book_only = false;
     EXPECT_EQ(send(margin::btc()), Lines{});
     EXPECT_EQ(send(margin::cents()), Lines{});
@@ -1311,7 +1314,8 @@ TEST_F(MarginTest, NotionalOverflowBoundsWhatAPositionCanReach) {
 }
 
 TEST_F(MarginTest, PositionRecordsAreLimited) {
-  reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1 << 17, .max_positions = 2});
+  reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1 << 17, .max_positions = 2,
+         .liquidation = false});
   send(margin::btc());
   send(margin::cents());
   const auto capacity = [](cascade::OrderId id, cascade::AccountId a, cascade::InstrumentId i) {
@@ -1333,4 +1337,297 @@ TEST_F(MarginTest, PositionRecordsAreLimited) {
   send(in::cancel(2, 2, 2));
   EXPECT_EQ(send(in::account_settings(4, 2, 0, 0)), Lines{});  // takes (4, 2) for good
   EXPECT_EQ(send(lim(7, 3, Buy, 3100, 1, 2)), capacity(7, 3, 2));
+}
+
+// =============================================================================================
+// Liquidation (docs/liquidation.md)
+// =============================================================================================
+//
+// Instruments 1 and 2 (same terms): decimals 0 so m = 6 and value(p, q) = p * q * 1e6 micros;
+// tick 1, lot 1, prices 50..150; no trading fees; liquidation fee 5%. Brackets: up to 1,000 USD
+// IM 10% / MM 5%, up to 10,000 USD IM 20% / MM 10% (maint_amount 50 USD). Expectations list
+// the liquidation-related events only (no MarginUpdate, market data or MarkPrice).
+namespace liq {
+
+cascade::wire::InstrumentDefinition perp(cascade::InstrumentId id) {
+  auto d = in::instrument(id, 1, 1, 50, 150, 1000);
+  d.price_decimals = 0;
+  d.qty_decimals = 0;
+  d.liquidation_fee = 5'000'000;
+  d.tier_count = 2;
+  d.tiers[0] = {1'000'000'000, 10'000'000, 5'000'000, 0};
+  d.tiers[1] = {10'000'000'000, 20'000'000, 10'000'000, 50'000'000};
+  return d;
+}
+
+}  // namespace liq
+
+class LiquidationTest : public MarginTest {
+ protected:
+  void SetUp() override {
+    reset({.max_instruments = 4, .max_accounts = 8, .max_orders = 64, .max_levels_per_book = 1 << 17});
+    book_only = false;
+    EXPECT_EQ(send(liq::perp(1)), Lines{});
+    EXPECT_EQ(send(liq::perp(2)), Lines{});
+  }
+  // The liquidation-related lines of an input's output.
+  template <class T>
+  Lines liq(T msg) {
+    Lines r;
+    for (auto& line : send(msg)) {
+      for (const char* p : {"liquidation ", "fill ", "position ", "insurance_fund ", "deleverage ", "cancelled "})
+        if (line.rfind(p, 0) == 0) r.push_back(line);
+    }
+    return r;
+  }
+  // Account `a` opens a position of `qty` on `instrument` at `price` against `b`.
+  void open(cascade::AccountId a, cascade::AccountId b, Side side, cascade::Price price, cascade::Qty qty,
+            cascade::InstrumentId instrument = 1) {
+    const cascade::OrderId id = next_id;
+    next_id += 2;
+    EXPECT_EQ(send(lim(id, b, side == Buy ? Sell : Buy, price, qty, instrument)).size(), 4u);
+    for (const auto& line : send(lim(id + 1, a, side, price, qty, instrument, TimeInForce::IOC)))
+      EXPECT_EQ(line.find("rejected"), std::string::npos) << line;
+  }
+  void no_unit_below() { EXPECT_FALSE(engine->any_unit_below()); }
+  cascade::OrderId next_id = 100;
+};
+
+// Long 10 at 100 with 100 USD; the index falls to 94: equity 40 < MM 47 USD. D = 40 / 10 = 4,
+// bp = 90; the IOC sells 5 at 95 and 5 at 94. The first fee is 5% of 475 = 23.75 USD; the
+// second (23.5) is capped by the equity left, 21.25 USD: the account ends at 0.
+TEST_F(LiquidationTest, LongThroughTheBookWithTheFeeCappedByEquity) {
+  send(in::deposit(1, 100'000'000, 1));
+  send(in::deposit(3, 10'000'000'000, 2));
+  open(1, 3, Buy, 100, 10);
+  send(lim(1, 3, Buy, 95, 5, 1));
+  send(lim(2, 3, Buy, 94, 5, 1));
+  EXPECT_EQ(liq(in::index_price(1, 95)), Lines{});  // equity 50 >= MM 47.5
+  EXPECT_EQ(liq(in::index_price(1, 94)),
+            (Lines{"liquidation account=1 instrument=4294967295 side=0 stage=1 depth=0 qty=0 price=0 amount=-7000000 origin=11",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=0 qty=0 price=0 amount=0 origin=11",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=10 price=90 amount=0 origin=11",
+                   "fill maker=1 taker=0 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=95 qty=5 "
+                   "maker_leaves=0 taker_leaves=5 flags=1 maker_fee=0 taker_fee=23750000",
+                   "position account=3 instrument=1 size=-5 entry_value=-500000000 realized_pnl=25000000",
+                   "position account=1 instrument=1 size=5 entry_value=500000000 realized_pnl=-25000000",
+                   "insurance_fund instrument=1 reason=liquidation_fee delta=23750000 balance=23750000",
+                   "fill maker=2 taker=0 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=94 qty=5 "
+                   "maker_leaves=0 taker_leaves=0 flags=1 maker_fee=0 taker_fee=21250000",
+                   "position account=3 instrument=1 size=0 entry_value=0 realized_pnl=30000000",
+                   "position account=1 instrument=1 size=0 entry_value=0 realized_pnl=-30000000",
+                   "insurance_fund instrument=1 reason=liquidation_fee delta=21250000 balance=45000000",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=0 qty=0 price=0 amount=0 origin=11"}));
+  EXPECT_EQ(engine->balance(1), 0);
+  EXPECT_EQ(engine->totals().insurance_fund, 45'000'000);
+  no_unit_below();
+  expect_money_conserved({1, 3});
+}
+
+// Long 20 at 100 (2,000 USD: bracket 1, IM 20%) with 400 USD; index 86: equity 120 < MM
+// 172 - 50 = 122. The step only reduces to the top of bracket 0: r = floor(1000 / 86) = 11, so
+// q = 9; D = 120 / 20 = 6, bp = 80. 9 sell at 85: r = 765 - 900 = -135; fee 5% of 765 =
+// 38.25 USD (equity after the fill 111). Left: 11 at mark 86 (946 USD, MM 47.3), equity 72.75.
+TEST_F(LiquidationTest, PartialStepReducesToTheBracketBelow) {
+  send(in::deposit(1, 400'000'000, 1));
+  send(in::deposit(3, 10'000'000'000, 2));
+  open(1, 3, Buy, 100, 20);
+  send(lim(1, 3, Buy, 85, 9, 1));
+  EXPECT_EQ(liq(in::index_price(1, 86)),
+            (Lines{"liquidation account=1 instrument=4294967295 side=0 stage=1 depth=0 qty=0 price=0 amount=-2000000 "
+                   "origin=9",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=0 qty=0 price=0 amount=0 origin=9",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=9 price=80 amount=0 origin=9",
+                   "fill maker=1 taker=0 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=85 qty=9 "
+                   "maker_leaves=0 taker_leaves=0 flags=1 maker_fee=0 taker_fee=38250000",
+                   "position account=3 instrument=1 size=-11 entry_value=-1100000000 realized_pnl=135000000",
+                   "position account=1 instrument=1 size=11 entry_value=1100000000 realized_pnl=-135000000",
+                   "insurance_fund instrument=1 reason=liquidation_fee delta=38250000 balance=38250000",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=0 qty=0 price=0 amount=25450000 "
+                   "origin=9"}));
+  EXPECT_EQ(engine->position(1, 1).size, 11);
+  no_unit_below();
+  expect_money_conserved({1, 3});
+}
+
+// Long 10 at 100 with 100 USD; index 88: equity -20, bp = 88 + 2 = 90. The only bid (89) is
+// below bp; no backstop; the fund (45 USD from an earlier liquidation's fees) pays
+// G = 45 / 10 = 4 price units: a second order at 86 sells at 89, C = -10, the fund pays 10.
+TEST_F(LiquidationTest, BankruptcyPaidByTheInsuranceFund) {
+  send(in::deposit(1, 100'000'000, 1));
+  send(in::deposit(2, 100'000'000, 2));
+  send(in::deposit(3, 10'000'000'000, 3));
+  open(2, 3, Buy, 100, 10);  // account 2 fills the fund first, as in the test above
+  send(lim(1, 3, Buy, 95, 5, 1));
+  send(lim(2, 3, Buy, 94, 5, 1));
+  send(in::index_price(1, 94));
+  EXPECT_EQ(engine->totals().insurance_fund, 45'000'000);
+  send(in::index_price(1, 100));
+  open(1, 3, Buy, 100, 10);
+  send(lim(3, 3, Buy, 89, 10, 1));
+  EXPECT_EQ(liq(in::index_price(1, 88)),
+            (Lines{"liquidation account=1 instrument=4294967295 side=0 stage=1 depth=0 qty=0 price=0 amount=-64000000 "
+                   "origin=16",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=0 qty=0 price=0 amount=0 origin=16",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=10 price=90 amount=0 origin=16",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=10 price=86 amount=0 origin=16",
+                   "fill maker=3 taker=0 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=89 qty=10 "
+                   "maker_leaves=0 taker_leaves=0 flags=1",
+                   "position account=3 instrument=1 size=0 entry_value=0 realized_pnl=110000000",
+                   "position account=1 instrument=1 size=0 entry_value=0 realized_pnl=-110000000",
+                   "insurance_fund instrument=4294967295 reason=bankruptcy_payout delta=-10000000 balance=35000000",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=6 depth=0 qty=0 price=0 amount=10000000 "
+                   "origin=16",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=0 qty=0 price=0 amount=0 origin=16"}));
+  EXPECT_EQ(engine->balance(1), 0);
+  EXPECT_EQ(engine->totals().insurance_fund, 35'000'000);
+  EXPECT_EQ(engine->totals().socialized_losses, 0);
+  no_unit_below();
+  expect_money_conserved({1, 2, 3});
+}
+
+// No bids: the backstop (account 5) buys all 10 at bp 90; it holds them at mark 94 in profit.
+TEST_F(LiquidationTest, BackstopTakesTheWholeRemainder) {
+  send(in::deposit(1, 100'000'000, 1));
+  send(in::deposit(3, 10'000'000'000, 2));
+  send(in::deposit(5, 10'000'000'000, 3));
+  EXPECT_EQ(send(in::account_settings(5, kAllInstruments, 0, 1)), Lines{});
+  open(1, 3, Buy, 100, 10);
+  EXPECT_EQ(liq(in::index_price(1, 94)),
+            (Lines{"liquidation account=1 instrument=4294967295 side=0 stage=1 depth=0 qty=0 price=0 amount=-7000000 "
+                   "origin=10",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=0 qty=0 price=0 amount=0 origin=10",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=10 price=90 amount=0 origin=10",
+                   "fill maker=0 taker=0 maker_account=5 taker_account=1 instrument=1 aggressor=sell price=90 qty=10 "
+                   "maker_leaves=0 taker_leaves=0 flags=3",
+                   "position account=5 instrument=1 size=10 entry_value=900000000 realized_pnl=0",
+                   "position account=1 instrument=1 size=0 entry_value=0 realized_pnl=-100000000",
+                   "liquidation account=1 instrument=1 side=sell stage=4 depth=0 qty=10 price=90 amount=5 origin=10",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=0 qty=0 price=0 amount=0 origin=10"}));
+  EXPECT_EQ(engine->position(5, 1).size, 10);
+  EXPECT_EQ(engine->balance(1), 0);
+  no_unit_below();
+  expect_money_conserved({1, 3, 5});
+}
+
+// Long 10 at 100 against shorts of 8 (account 2, 1,000 USD) and 4 (account 3, 100 USD); account
+// 5 is long 2. Index 88: bp 90, no book, no backstop, no fund: deleveraging. Both shorts earn
+// 12% (pnl = 12e6); leverage: account 3 352 / 148 -> 237,837,837, account 2 704 / 1,096 ->
+// 64,233,576: account 3 first (all 4), then account 2 (6 of its 8).
+TEST_F(LiquidationTest, AutoDeleveragingRanksByProfitTimesLeverage) {
+  send(in::deposit(1, 100'000'000, 1));
+  send(in::deposit(2, 1'000'000'000, 2));
+  send(in::deposit(3, 100'000'000, 3));
+  send(in::deposit(5, 1'000'000'000, 4));
+  open(5, 2, Buy, 100, 2);
+  open(1, 2, Buy, 100, 6);
+  open(1, 3, Buy, 100, 4);
+  EXPECT_EQ(engine->position(2, 1).size, -8);
+  EXPECT_EQ(liq(in::index_price(1, 88)),
+            (Lines{"liquidation account=1 instrument=4294967295 side=0 stage=1 depth=0 qty=0 price=0 amount=-64000000 "
+                   "origin=14",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=0 qty=0 price=0 amount=0 origin=14",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=10 price=90 amount=0 origin=14",
+                   "deleverage account=3 counter_account=1 instrument=1 rank=1 qty=4 price=90",
+                   "fill maker=0 taker=0 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=90 qty=4 "
+                   "maker_leaves=0 taker_leaves=6 flags=5",
+                   "position account=3 instrument=1 size=0 entry_value=0 realized_pnl=40000000",
+                   "position account=1 instrument=1 size=6 entry_value=600000000 realized_pnl=-40000000",
+                   "deleverage account=2 counter_account=1 instrument=1 rank=2 qty=6 price=90",
+                   "fill maker=0 taker=0 maker_account=2 taker_account=1 instrument=1 aggressor=sell price=90 qty=6 "
+                   "maker_leaves=0 taker_leaves=0 flags=5",
+                   "position account=2 instrument=1 size=-2 entry_value=-200000000 realized_pnl=60000000",
+                   "position account=1 instrument=1 size=0 entry_value=0 realized_pnl=-60000000",
+                   "liquidation account=1 instrument=1 side=sell stage=5 depth=0 qty=10 price=90 amount=0 origin=14",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=0 qty=0 price=0 amount=0 origin=14"}));
+  EXPECT_EQ(engine->position(2, 1).size, -2);
+  EXPECT_EQ(engine->position(3, 1).size, 0);
+  no_unit_below();
+  expect_money_conserved({1, 2, 3, 5});
+}
+
+// Without an index the mark is the last trade. Accounts 1 (100 USD) and 2 (120 USD) are long 10
+// at 100. A sale at 94 puts account 1 below (40 < 47); its step sells at 91, which moves the
+// mark to 91 and puts account 2 below (30 < 45.5) at depth 1; it sells at 89.
+TEST_F(LiquidationTest, TwoAccountCascade) {
+  send(in::deposit(1, 100'000'000, 1));
+  send(in::deposit(2, 120'000'000, 2));
+  send(in::deposit(3, 10'000'000'000, 3));
+  send(in::deposit(4, 100'000'000, 4));
+  open(1, 3, Buy, 100, 10);
+  open(2, 3, Buy, 100, 10);
+  send(lim(1, 3, Buy, 94, 1, 1));
+  send(lim(2, 3, Buy, 91, 10, 1));
+  send(lim(3, 3, Buy, 89, 10, 1));
+  EXPECT_EQ(liq(lim(4, 4, Sell, 94, 1, 1, TimeInForce::IOC)),
+            (Lines{"fill maker=1 taker=4 maker_account=3 taker_account=4 instrument=1 aggressor=sell price=94 qty=1 "
+                   "maker_leaves=0 taker_leaves=0",
+                   "position account=3 instrument=1 size=-19 entry_value=-1900000000 realized_pnl=6000000",
+                   "position account=4 instrument=1 size=-1 entry_value=-94000000 realized_pnl=0",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=1 depth=0 qty=0 price=0 amount=-7000000 "
+                   "origin=15",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=0 qty=0 price=0 amount=0 origin=15",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=10 price=90 amount=0 origin=15",
+                   "fill maker=2 taker=0 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=91 qty=10 "
+                   "maker_leaves=0 taker_leaves=0 flags=1 maker_fee=0 taker_fee=10000000",
+                   "position account=3 instrument=1 size=-9 entry_value=-900000000 realized_pnl=90000000",
+                   "position account=1 instrument=1 size=0 entry_value=0 realized_pnl=-90000000",
+                   "insurance_fund instrument=1 reason=liquidation_fee delta=10000000 balance=10000000",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=0 qty=0 price=0 amount=0 origin=15",
+                   "liquidation account=2 instrument=4294967295 side=0 stage=1 depth=1 qty=0 price=0 amount=-15500000 "
+                   "origin=15",
+                   "liquidation account=2 instrument=4294967295 side=0 stage=2 depth=1 qty=0 price=0 amount=0 origin=15",
+                   "liquidation account=2 instrument=1 side=sell stage=3 depth=1 qty=10 price=88 amount=0 origin=15",
+                   "fill maker=3 taker=0 maker_account=3 taker_account=2 instrument=1 aggressor=sell price=89 qty=10 "
+                   "maker_leaves=0 taker_leaves=0 flags=1 maker_fee=0 taker_fee=10000000",
+                   "position account=3 instrument=1 size=1 entry_value=89000000 realized_pnl=99000000",
+                   "position account=2 instrument=1 size=0 entry_value=0 realized_pnl=-110000000",
+                   "insurance_fund instrument=1 reason=liquidation_fee delta=10000000 balance=20000000",
+                   "liquidation account=2 instrument=4294967295 side=0 stage=7 depth=1 qty=0 price=0 amount=0 origin=15"}));
+  no_unit_below();
+  expect_money_conserved({1, 2, 3, 4});
+}
+
+// Cross account long 10 on instrument 1 and 5 on instrument 2 (150 USD). Index of 1 at 90:
+// equity 50 < MM 45 + 25. The position with the larger MM (instrument 1) goes first: bp 85,
+// sold at 88, fee capped at the 30 USD left. Still below (0 < 25): instrument 2 at depth 1,
+// bp 100; the bid at 99 is below it; the fund's 30 USD allow bpi 94: sold at 99, C = -5, the
+// fund pays 5.
+TEST_F(LiquidationTest, CrossAccountWithTwoInstruments) {
+  send(in::deposit(1, 150'000'000, 1));
+  send(in::deposit(3, 10'000'000'000, 2));
+  open(1, 3, Buy, 100, 10, 1);
+  open(1, 3, Buy, 100, 5, 2);
+  send(lim(1, 3, Buy, 88, 10, 1));
+  send(lim(2, 3, Buy, 99, 5, 2));
+  EXPECT_EQ(liq(in::index_price(1, 95)), Lines{});
+  EXPECT_EQ(liq(in::index_price(1, 90)),
+            (Lines{"liquidation account=1 instrument=4294967295 side=0 stage=1 depth=0 qty=0 price=0 amount=-20000000 "
+                   "origin=13",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=0 qty=0 price=0 amount=0 origin=13",
+                   "liquidation account=1 instrument=1 side=sell stage=3 depth=0 qty=10 price=85 amount=0 origin=13",
+                   "fill maker=1 taker=0 maker_account=3 taker_account=1 instrument=1 aggressor=sell price=88 qty=10 "
+                   "maker_leaves=0 taker_leaves=0 flags=1 maker_fee=0 taker_fee=30000000",
+                   "position account=3 instrument=1 size=0 entry_value=0 realized_pnl=120000000",
+                   "position account=1 instrument=1 size=0 entry_value=0 realized_pnl=-120000000",
+                   "insurance_fund instrument=1 reason=liquidation_fee delta=30000000 balance=30000000",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=0 qty=0 price=0 amount=-25000000 "
+                   "origin=13",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=1 depth=1 qty=0 price=0 amount=-25000000 "
+                   "origin=13",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=2 depth=1 qty=0 price=0 amount=0 origin=13",
+                   "liquidation account=1 instrument=2 side=sell stage=3 depth=1 qty=5 price=100 amount=0 origin=13",
+                   "liquidation account=1 instrument=2 side=sell stage=3 depth=1 qty=5 price=94 amount=0 origin=13",
+                   "fill maker=2 taker=0 maker_account=3 taker_account=1 instrument=2 aggressor=sell price=99 qty=5 "
+                   "maker_leaves=0 taker_leaves=0 flags=1",
+                   "position account=3 instrument=2 size=0 entry_value=0 realized_pnl=5000000",
+                   "position account=1 instrument=2 size=0 entry_value=0 realized_pnl=-5000000",
+                   "insurance_fund instrument=4294967295 reason=bankruptcy_payout delta=-5000000 balance=25000000",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=6 depth=1 qty=0 price=0 amount=5000000 "
+                   "origin=13",
+                   "liquidation account=1 instrument=4294967295 side=0 stage=7 depth=1 qty=0 price=0 amount=0 origin=13"}));
+  EXPECT_EQ(engine->balance(1), 0);
+  EXPECT_EQ(engine->totals().insurance_fund, 25'000'000);
+  no_unit_below();
+  expect_money_conserved({1, 3});
 }

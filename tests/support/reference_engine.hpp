@@ -80,6 +80,9 @@ class ReferenceEngine {
   Price index(InstrumentId id) const;
   Totals totals() const { return totals_; }
   std::vector<OrderState> orders() const;  // every live order, by id
+  // Liquidation checks: no unit is left that docs/liquidation.md would liquidate.
+  bool any_unit_below() const { return !units_below().empty(); }
+  bool paused(InstrumentId id) const;
 
  private:
   // A live order: resting on a book, or an untriggered stop. Also the incoming order while
@@ -115,6 +118,12 @@ class ReferenceEngine {
     Price index = 0;  // last index price, 0 before the first one
     Book book;
     std::list<Order> stops;  // untriggered stops, in acceptance order
+    // Circuit breaker (docs/liquidation.md): the current window and its anchor; a pause.
+    bool window_set = false;
+    __int128 window = 0;
+    Price anchor = 0;
+    bool paused = false;
+    Timestamp until = 0;
   };
 
   // (qty, order count) per price of one book, for the market-data diff.
@@ -171,6 +180,38 @@ class ReferenceEngine {
   void enforce_reduce_only(AccountId a, InstrumentId i);
   void emit_margin_updates(std::size_t from);  // for the accounts named in out_ since `from`
 
+  // --- liquidation (docs/liquidation.md) ---
+  struct Unit {  // a cross account (instrument kAllInstruments) or one isolated position
+    AccountId account = 0;
+    InstrumentId instrument = kAllInstruments;
+    std::uint32_t depth = 0;
+    bool operator==(const Unit& o) const { return account == o.account && instrument == o.instrument; }
+  };
+  std::vector<Unit> units_below() const;  // a scan of every unit, in unit order
+  bool liquidatable(AccountId a, InstrumentId i) const;
+  __int128 unrealized(AccountId a, InstrumentId i) const;  // U at the mark
+  __int128 unit_equity(AccountId a, InstrumentId i) const;
+  __int128 unit_mm(AccountId a, InstrumentId i) const;
+  bool has_cross_position(AccountId a) const;
+  void freeze_marks();
+  void run_cascade();
+  void liquidate(const Unit& u);
+  void close_step(const Unit& u, InstrumentId i, __int128 unit_eq);
+  Qty liquidation_order(const Unit& u, InstrumentId i, Side side, Price limit, Qty qty);
+  Qty backstop(const Unit& u, InstrumentId i, Side side, Price bp, Qty qty);
+  void deleverage(const Unit& u, InstrumentId i, Side side, Price bp, Qty qty);
+  void direct_fill(AccountId maker, AccountId taker, InstrumentId i, Side side, Price bp, Qty q, Qty taker_leaves,
+                   std::uint8_t flags);
+  void emit_liquidation(const Unit& u, wire::LiquidationStage stage, InstrumentId instrument, Side side, Qty qty,
+                        Price price, __int128 amount);
+  void emit_fund(InstrumentId i, wire::InsuranceReason reason, __int128 delta);
+
+  // --- circuit breaker ---
+  void circuit_resume();
+  void circuit_before_trade(Instrument& ins, Price price);
+  void circuit_after_trade(Instrument& ins);
+  bool takes_while_paused(const Instrument& ins, Side side, bool market, Price price) const;
+
   // --- rules ---
   Instrument* find_instrument(InstrumentId id);
   const Instrument* find_instrument(InstrumentId id) const;
@@ -198,6 +239,9 @@ class ReferenceEngine {
   std::map<AccountId, Account> accounts_;
   Totals totals_;
   std::uint64_t accept_counter_ = 0;
+  // Inside a liquidation step every price uses the marks at the step's start.
+  bool frozen_ = false;
+  std::map<InstrumentId, Price> frozen_marks_;
   SeqNo out_seq_ = 0;
   bool clock_set_ = false;
   Timestamp clock_ = 0;
