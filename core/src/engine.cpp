@@ -414,7 +414,8 @@ struct Engine::Impl {
 
   // Fires stops until none is triggered; each triggered order may trade and fire more.
   void run_stops(Instrument& ins, InstrumentId id) noexcept {
-    while (ins.last != 0) {
+    // Most books hold no stops: skip both bitmap walks then.
+    while (ins.last != 0 && !ins.stops.empty()) {
       const OrderIdx o = ins.stops.first_triggered(ins.last);
       if (o == kNilOrder) return;
       ins.stops.unlink(o);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "cascade/book_view.hpp"
 #include "cascade/event_buffer.hpp"
 #include "cascade/event_reader.hpp"
 #include "cascade/types.hpp"
@@ -27,19 +28,6 @@ struct EngineConfig {
   // Off: units below maintenance are only flagged (docs/margin.md), never liquidated; for
   // testing the margin engine alone and for measuring detection by itself.
   bool liquidation = true;
-};
-
-struct LevelView {
-  Price price;
-  Qty qty;
-  std::uint32_t orders;
-};
-
-struct TopView {
-  Price bid_price = 0;  // 0 with bid_qty 0 when the side is empty
-  Qty bid_qty = 0;
-  Price ask_price = 0;
-  Qty ask_qty = 0;
 };
 
 // Margin state, as docs/margin.md defines it. Money is in micros.

@@ -5,8 +5,8 @@
 
 #include <cstdint>
 
+#include "cascade/book_view.hpp"
 #include "cascade/depth_tracker.hpp"
-#include "cascade/engine.hpp"
 #include "cascade/order_pool.hpp"
 #include "cascade/price_ladder.hpp"
 #include "cascade/types.hpp"
