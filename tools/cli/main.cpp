@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"book", cmd_book, "run the engine and print the order book (text or LOBSTER rows)"},
     {"accounts", cmd_accounts, "run the engine and print every account: collateral, positions, margin"},
     {"convert", cmd_convert, "foreign market data (LOBSTER, ITCH) -> input event file"},
+    {"verify", cmd_verify, "replay checking every invariant after every event"},
 };
 
 void print_help(std::FILE* out) {
@@ -31,7 +32,7 @@ void print_help(std::FILE* out) {
   std::fprintf(out,
                "\n"
                "'cascade <command> --help' describes a command. Exit status: 0 success,\n"
-               "1 bad or unreadable data, 2 bad usage.\n");
+               "1 bad or unreadable data, 2 bad usage (verify: 3 an invariant violated).\n");
 }
 
 }  // namespace
