@@ -662,18 +662,21 @@ struct Engine::Impl {
     if (!MarginEngine::valid_definition(d) || !margin.may_redefine(d)) return bad();
     Instrument& ins = instruments[d.instrument];
     if (ins.defined && ins.live > 0) return bad();
-    if (!margin.define(d)) return reject(ev, RejectReason::InstrumentCapacity);
 
+    // Every allocation comes first, so a definition refused for memory changes nothing (the
+    // margin terms of open positions included).
     const auto n = static_cast<std::uint32_t>(levels);
-    if (ins.defined && ins.book.levels() == n) {
+    const bool reuse = ins.defined && ins.book.levels() == n;
+    OrderBook book;
+    StopBook stops;
+    if (!reuse && (!book.init(d.instrument, d.min_price, d.tick_size, n, &pool, &tracker) ||
+                   !stops.init(d.min_price, d.tick_size, n, &pool)))
+      return reject(ev, RejectReason::InstrumentCapacity);
+    if (!margin.define(d)) return reject(ev, RejectReason::InstrumentCapacity);
+    if (reuse) {
       ins.book.init(d.instrument, d.min_price, d.tick_size, n, &pool, &tracker);  // reuses memory
       ins.stops.init(d.min_price, d.tick_size, n, &pool);
     } else {
-      OrderBook book;
-      StopBook stops;
-      if (!book.init(d.instrument, d.min_price, d.tick_size, n, &pool, &tracker) ||
-          !stops.init(d.min_price, d.tick_size, n, &pool))
-        return reject(ev, RejectReason::InstrumentCapacity);
       ins.book = std::move(book);
       ins.stops = std::move(stops);
     }
