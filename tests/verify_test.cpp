@@ -125,7 +125,7 @@ TEST(Verify, ATamperedFeeIsCaughtAtItsEvent) {
   EXPECT_EQ(r.violation.what.rfind("fees collected: engine ", 0), 0u) << r.violation.what;
 }
 
-TEST(Verify, ADroppedOutputEventIsAGapInTheSequence) {
+TEST(Verify, ADroppedTopOfBookIsCaughtAtItsEvent) {
   const Outcome r = run(3, generator(256), 2'000, [](int i, EventBuffer& b) {
     if (i < 100 || b.size() < 2 * sizeof(wire::TopOfBook)) return false;
     auto* last = find<wire::TopOfBook>(b);
@@ -143,6 +143,29 @@ TEST(Verify, ADroppedOutputEventIsAGapInTheSequence) {
   // The dropped top of book leaves the ledger's top behind the engine's at once.
   EXPECT_EQ(r.violation.event, r.tampered_at);
   EXPECT_NE(r.violation.what.find("top"), std::string::npos) << r.violation.what;
+}
+
+// An output event the ledger has no use for (a mark price) goes missing: the next output
+// starts after a gap in the output sequence.
+TEST(Verify, ADroppedMarkPriceIsAGapInTheOutputSequence) {
+  const Outcome r = run(4, generator(256), 2'000, [](int i, EventBuffer& b) {
+    if (i < 100 || b.empty()) return false;
+    std::size_t off = 0, last = 0;
+    while (off < b.size()) {
+      last = off;
+      off += reinterpret_cast<const wire::MessageHeader*>(b.bytes().data() + off)->length;
+    }
+    const auto* h = reinterpret_cast<const wire::MessageHeader*>(b.bytes().data() + last);
+    if (h->type != wire::MsgType::MarkPrice) return false;
+    std::vector<std::byte> head(b.bytes().begin(), b.bytes().begin() + static_cast<std::ptrdiff_t>(last));
+    b.clear();
+    b.append_raw(head.data(), head.size());
+    return true;
+  });
+  ASSERT_NE(r.tampered_at, 0u);
+  ASSERT_FALSE(r.ok);
+  EXPECT_GT(r.violation.event, r.tampered_at);
+  EXPECT_EQ(r.violation.what.rfind("output seq ", 0), 0u) << r.violation.what;
 }
 
 // The engine's state changed behind the output stream's back: the full comparison sees it.
