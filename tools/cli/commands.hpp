@@ -8,3 +8,4 @@ int cmd_replay(int argc, char** argv);
 int cmd_book(int argc, char** argv);
 int cmd_accounts(int argc, char** argv);  // tools/cli/accounts.cpp: final state of every account
 int cmd_convert(int argc, char** argv);  // tools/cli/convert.cpp: foreign feeds -> event files
+int cmd_gen(int argc, char** argv);  // tools/cli/gen.cpp: crash, calm and squeeze scenarios
