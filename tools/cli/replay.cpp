@@ -249,9 +249,12 @@ void text_crash(std::string& out, const cascade::cli::ReplayStats& st) {
   char buf[320];
   out += "crash figures   (docs/scenarios.md compares them with real crashes)\n";
   for (const auto& f : st.instruments()) {
-    std::snprintf(buf, sizeof buf, "  %-14s index %.6g, high %.6g, low %.6g (%+.1f%% at minute %.1f), end %.6g; depth within 1%%: %s -> %s USD (%.0f%% pulled)\n",
-                  f.symbol.c_str(), f.start, f.high, f.low, drop_of(f) * 100, minutes(st, f.low_s), f.end,
-                  usd(f.depth_before).c_str(), usd(f.depth_burst).c_str(), pulled_of(f) * 100);
+    std::snprintf(buf, sizeof buf, "  %-14s index %.6g, high %.6g, low %.6g (%+.1f%% at minute %.1f), end %.6g\n", f.symbol.c_str(),
+                  f.start, f.high, f.low, drop_of(f) * 100, minutes(st, f.low_s), f.end);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "  %-14s depth within 1%%: %s -> %s USD (%.0f%% pulled); liquidated %s USD, backstop %s, ADL %s\n", "",
+                  usd(f.depth_before).c_str(), usd(f.depth_burst).c_str(), pulled_of(f) * 100, usd(f.liquidated_usd).c_str(),
+                  usd(f.backstop_usd).c_str(), usd(f.adl_usd).c_str());
     out += buf;
   }
   std::snprintf(buf, sizeof buf, "  liquidated    %s USD, %.1f%% of it long; backstop %s USD, ADL %s USD (%.1f%% of liquidated)\n",
@@ -293,7 +296,8 @@ void json_crash(std::string& out, const cascade::cli::ReplayStats& st) {
            ",\"high\":" + fixed(f.high, 8) + ",\"low\":" + fixed(f.low, 8) + ",\"end\":" + fixed(f.end, 8) +
            ",\"drop\":" + fixed(drop_of(f), 4) + ",\"low_epoch\":" + std::to_string(st.epoch_s(f.low_s)) +
            ",\"depth_before_usd\":" + fixed(f.depth_before, 2) + ",\"depth_burst_usd\":" + fixed(f.depth_burst, 2) +
-           ",\"depth_pulled\":" + fixed(pulled_of(f), 4) + "}";
+           ",\"depth_pulled\":" + fixed(pulled_of(f), 4) + ",\"liquidated_usd\":" + fixed(f.liquidated_usd, 2) +
+           ",\"backstop_usd\":" + fixed(f.backstop_usd, 2) + ",\"adl_usd\":" + fixed(f.adl_usd, 2) + "}";
   }
   out += "]},\"burst_window\":{\"start_epoch\":" + std::to_string(st.epoch_s(st.burst_start_s())) +
          ",\"seconds\":" + std::to_string(st.burst_len_s()) + ",\"events\":" + std::to_string(st.burst_events()) +

@@ -59,8 +59,11 @@ void ReplayStats::scan_output(std::span<const std::byte> out, const Engine& engi
       const double usd = static_cast<double>(f.price) * static_cast<double>(f.qty) * std::pow(10.0, e) / 1e6;
       Second& s = sec_[second(f.header.ts_ns)];
       (f.aggressor_side == Side::Sell ? s.long_usd : s.short_usd) += usd;
-      if (f.flags & wire::fill_flags::kDeleverage) s.adl_usd += usd;
-      else if (f.flags & wire::fill_flags::kBackstop) s.backstop_usd += usd;
+      if (volume_.size() <= f.instrument) volume_.resize(f.instrument + 1);
+      Volume& v = volume_[f.instrument];
+      v.liquidated += usd;
+      if (f.flags & wire::fill_flags::kDeleverage) s.adl_usd += usd, v.adl += usd;
+      else if (f.flags & wire::fill_flags::kBackstop) s.backstop_usd += usd, v.backstop += usd;
     } else if (t == wire::MsgType::MarkPrice) {
       const auto& m = ev.as<wire::MarkPrice>();
       if (m.index <= 0) continue;
@@ -189,6 +192,11 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
     }
     f.high = high_at_low;
     f.end = cur;
+    if (id < volume_.size()) {
+      f.liquidated_usd = volume_[id].liquidated;
+      f.backstop_usd = volume_[id].backstop;
+      f.adl_usd = volume_[id].adl;
+    }
     if (id < depth_.size() && !depth_[id].empty()) {
       // Before: the median over the first half of the time before the burst (past the setup);
       // in the burst: the lowest second.

@@ -36,6 +36,7 @@ struct InstrumentFigures {
   double start = 0, high = 0, low = 0, end = 0;  // index; high: the highest before the low
   std::int64_t low_s = 0;                        // second of the low
   double depth_before = 0, depth_burst = 0;      // USD within 1% of the mid, both sides
+  double liquidated_usd = 0, backstop_usd = 0, adl_usd = 0;
 };
 
 class ReplayStats {
@@ -109,6 +110,10 @@ class ReplayStats {
   std::vector<std::vector<double>> depth_;  // per instrument, per second: USD within 1% of the mid
   std::vector<int> value_exp_;              // per instrument: 10^(6 - pd - qd) exponent, INT32_MIN unknown
   std::vector<double> price_scale_;
+  struct Volume {
+    double liquidated = 0, backstop = 0, adl = 0;
+  };
+  std::vector<Volume> volume_;  // per instrument
   Largest largest_;
 
   double engine_s_ = 0, burst_engine_s_ = 0;

@@ -188,7 +188,7 @@ class Generator {
   std::vector<Trader> traders_;
   std::vector<Money> fund_deposit_;
   AccountId backstop_ = 1, mm_base_ = 2, taker_base_ = 0, trader_base_ = 0;
-  std::int64_t early_end_ms_ = 0, late_start_ms_ = 0, duration_ms_ = 0;
+  std::int64_t early_end_ms_ = 0, late_start_ms_ = 0, duration_ms_ = 0, extreme_ms_ = 0;
   double taker_credit_ = 0;
   bool last_rejected_ = false;
 };
@@ -266,6 +266,7 @@ bool Generator::setup_instruments(std::string& error) {
     if (up ? pt.price < start.price : pt.price > start.price) start = pt;
   }
   const double base_move = std::abs(extreme.price / start.price - 1.0);
+  extreme_ms_ = extreme.t_ms;
   if (p_.index_klines.empty() && p_.index_csv.empty()) {
     late_start_ms_ = p_.shape.drop_start_ms;
     early_end_ms_ = std::max<std::int64_t>(60'000, p_.shape.drop_start_ms - 5 * 60'000);
@@ -352,9 +353,14 @@ void Generator::plan_traders() {
     while (j + 1u < inst_.size() && w >= inst_[j].spec.weight) w -= inst_[j++].spec.weight;
     t.inst = j;
     const bool late = r.chance(p_.late_share);
-    t.is_long = late ? r.chance(0.5) : r.chance(p_.long_share);
-    t.open_ms = late ? late_start_ms_ + static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(late_end - late_start_ms_)))
-                     : static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(early_end_ms_)));
+    // Late traders: half chase the move in its last five minutes (against the rebound to come),
+    // half arrive at any time after it started.
+    const bool chaser = late && r.chance(0.5) && extreme_ms_ > late_start_ms_;
+    t.is_long = chaser ? p_.kind == Kind::Squeeze : late ? r.chance(0.5) : r.chance(p_.long_share);
+    const std::int64_t chase_from = std::max(late_start_ms_, extreme_ms_ - 5 * 60'000);
+    t.open_ms = chaser ? chase_from + static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(extreme_ms_ - chase_from + 1)))
+                : late ? late_start_ms_ + static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(late_end - late_start_ms_)))
+                       : static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(early_end_ms_)));
     t.deposit = static_cast<Money>(r.log_uniform(p_.min_deposit, p_.max_deposit) * kMicros);
     double max_lev = inst_[j].spec.max_leverage;
     if (p_.leverage_cap > 0) max_lev = std::min(max_lev, p_.leverage_cap);
@@ -540,7 +546,7 @@ bool Generator::run(std::string& error) {
   role.instrument = kAllInstruments;
   role.role = wire::AccountRole::Backstop;
   emit(role);
-  const double backstop_usd = p_.backstop_usd > 0 ? p_.backstop_usd : 20.0 * p_.accounts;
+  const double backstop_usd = p_.backstop_usd > 0 ? p_.backstop_usd : 500.0 * p_.accounts;
   deposit(backstop_, static_cast<Money>(backstop_usd * kMicros));
   for (const Inst& in : inst_) deposit(in.mm, static_cast<Money>(1e10 * kMicros));
   for (std::uint32_t k = 0; k < p_.takers; ++k) deposit(taker_base_ + k, static_cast<Money>(1e9 * kMicros));
