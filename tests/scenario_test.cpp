@@ -228,8 +228,8 @@ TEST(Scenario, TenOctoberCandlesDriveACrash) {
   Params p = preset(Kind::Crash);
   p.index_klines = kKlines;
   p.accounts = 2'000;
-  p.tick_ms = 500;
-  p.mm_levels = 4;
+  p.tick_ms = 1000;
+  p.mm_levels = 3;
   p.taker_rate = 5;
   const Generated g = make(p);
   EXPECT_EQ(g.summary.rejects, 0u);

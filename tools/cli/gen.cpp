@@ -38,7 +38,7 @@ constexpr const char* kHelp =
     "  --mm-levels N         market-maker levels per side (default 10)\n"
     "  --mm-pull PCT         near-mid depth pulled under full stress, in % (default 95)\n"
     "  --taker-rate N        taker orders per second at calm (default 40, x10 under stress)\n"
-    "  --backstop-usd N      the backstop vault's capital (default 500 USD per trader)\n"
+    "  --backstop-usd N      the backstop vault's capital (default 10000 USD per trader)\n"
     "  --index-csv FILE      the large cap's index from timestamp,price lines\n"
     "  --index-klines FILE   the large cap's index from a Binance 1-minute kline file (the\n"
     "                        day's length and start come from the file); for 10 Oct 2025:\n"
@@ -166,6 +166,7 @@ int cmd_gen(int argc, char** argv) {
     std::fprintf(report, "  %-14s start %-12.6g low %-12.6g (%+.1f%% at %lld min)  end %-12.6g\n", in.symbol.c_str(), in.start,
                  in.low, (in.low / in.start - 1) * 100, static_cast<long long>(in.low_ms / 60'000), in.end);
   std::fprintf(report, "rejected        %llu\n", u(s.rejects));
+  if (s.rejects) std::fprintf(report, "  first         %s\n", s.first_reject.c_str());
   std::fprintf(report, "generated in    %.2f s\n", secs);
   return 0;
 }

@@ -169,6 +169,9 @@ class Generator {
   void tick_index(std::uint32_t j, double iu);
   void taker(double stress);
   double stress(const Inst& in, double price) const;
+  // Book depth and taker sizes grow with the traders (level_usd is for 100,000), so the
+  // share of liquidations the books absorb does not depend on the scenario's size.
+  double depth_scale() const { return std::max(0.05, p_.accounts / 100'000.0); }
 
   static constexpr Timestamp kStepNs = 50;
 
@@ -221,6 +224,12 @@ void Generator::scan() {
         const auto& x = ev.as<wire::Rejected>();
         ++sum_.rejects;
         last_rejected_ = true;
+        if (sum_.first_reject.empty()) {
+          const char* who = x.account == backstop_ ? "backstop" : x.account < taker_base_ ? "market maker"
+                            : x.account < inst_[0].fund_base ? "taker" : x.account < trader_base_ ? "fund" : "trader";
+          sum_.first_reject = std::string(wire::type_name(x.input_type)) + " of a " + who + " (account " +
+                              std::to_string(x.account) + "), reason " + std::to_string(static_cast<int>(x.reason));
+        }
         if (x.id & kMmBit) {
           MmOrder& o = mm_[x.id & 0xFFFF];
           if (o.id == x.id) o.id = 0;
@@ -504,7 +513,7 @@ void Generator::taker(double st) {
   const bool sell = rng_.chance(0.5 - 0.25 * momentum * std::max(st, 0.2));
   const Price px = std::clamp(sell ? floor_tick(iu * 0.99, in.spec.tick) : ceil_tick(iu * 1.01, in.spec.tick), in.min_price,
                               in.max_price);
-  const double usd = in.spec.level_usd * rng_.log_uniform(0.01, 0.3);
+  const double usd = in.spec.level_usd * depth_scale() * rng_.log_uniform(0.01, 0.3);
   const Qty q = std::max<Qty>(1, static_cast<Qty>(usd * kMicros / (iu * in.micros_per_pq)));
   order(taker_base_ + static_cast<AccountId>(rng_.below(p_.takers)), j, sell ? Side::Sell : Side::Buy, px, q,
         TimeInForce::IOC);
@@ -546,10 +555,10 @@ bool Generator::run(std::string& error) {
   role.instrument = kAllInstruments;
   role.role = wire::AccountRole::Backstop;
   emit(role);
-  const double backstop_usd = p_.backstop_usd > 0 ? p_.backstop_usd : 500.0 * p_.accounts;
+  const double backstop_usd = p_.backstop_usd > 0 ? p_.backstop_usd : 10000.0 * p_.accounts;
   deposit(backstop_, static_cast<Money>(backstop_usd * kMicros));
-  for (const Inst& in : inst_) deposit(in.mm, static_cast<Money>(1e10 * kMicros));
-  for (std::uint32_t k = 0; k < p_.takers; ++k) deposit(taker_base_ + k, static_cast<Money>(1e9 * kMicros));
+  for (const Inst& in : inst_) deposit(in.mm, static_cast<Money>(1e10 * depth_scale() * kMicros));
+  for (std::uint32_t k = 0; k < p_.takers; ++k) deposit(taker_base_ + k, static_cast<Money>(1e9 * depth_scale() * kMicros));
   for (std::size_t f = 0; f < fund_deposit_.size(); ++f) deposit(inst_[0].fund_base + static_cast<AccountId>(f), fund_deposit_[f]);
   {
     std::vector<Money> by_index(p_.accounts);
@@ -561,7 +570,7 @@ bool Generator::run(std::string& error) {
     const double iu = in.path.first() * in.units_per_quote;
     in.run_max = in.run_min = in.ema = iu;
     in.last_iu = iu;
-    in.base_qty = in.spec.level_usd * kMicros / (iu * in.micros_per_pq);
+    in.base_qty = in.spec.level_usd * depth_scale() * kMicros / (iu * in.micros_per_pq);
     tick_index(j, iu);
     requote(j, iu, 0.0);
   }

@@ -27,7 +27,7 @@ struct InstrumentSpec {
   double max_leverage;    // of the first bracket
   double first_bracket;   // its notional cap, USD; each further bracket is 5x wider
   double weight;          // share of traders holding it
-  double level_usd;       // market-maker depth per level near the mid, USD
+  double level_usd;       // market-maker depth per level near the mid, USD, for 100,000 traders
 };
 
 struct Params {
@@ -52,7 +52,7 @@ struct Params {
   double mm_pull = 0.95;               // fraction of near-mid depth pulled under stress
   std::uint32_t takers = 64;
   double taker_rate = 40;              // orders per second at calm (x10 under stress)
-  double backstop_usd = 0;             // backstop vault's capital (0: 500 USD per trader)
+  double backstop_usd = 0;             // backstop vault's capital (0: 10,000 USD per trader)
   double funding_rate = 0.0001;        // per funding interval, before the move
   std::int64_t funding_interval_ms = 3600 * 1000;
 };
@@ -77,6 +77,7 @@ struct Summary {
   std::uint64_t mm_updates = 0;   // new orders and modifies of the market makers
   std::uint64_t index_ticks = 0;
   std::uint64_t rejects = 0;      // events the engine rejected: 0 for a valid scenario
+  std::string first_reject;       // what the first one was, for a bug report
   std::uint64_t liquidations = 0; // as the generator's engine saw them
   Timestamp start_ns = 0, end_ns = 0;
   std::uint32_t total_accounts = 0;  // traders plus market makers, funds, takers and backstop
