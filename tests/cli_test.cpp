@@ -94,7 +94,7 @@ TEST_F(Cli, HelpWorksOnEveryCommand) {
   Result r = cascade("--help");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out.rfind("usage: cascade <command> [options]\n", 0), 0u) << r.out;
-  for (const char* cmd : {"encode", "dump", "replay", "book", "accounts", "convert"}) {
+  for (const char* cmd : {"encode", "dump", "replay", "book", "accounts", "gen", "convert"}) {
     EXPECT_NE(r.out.find(std::string("  ") + cmd + " "), std::string::npos) << cmd;
     for (const char* flag : {"--help", "-h"}) {
       const Result h = cascade(std::string(cmd) + " " + flag);
@@ -218,11 +218,13 @@ TEST_F(Cli, DumpRefusesNonzeroPadding) {
 // replay
 // ---------------------------------------------------------------------------------------------
 
+// The report up to its timing block (which starts with the latency table).
 std::string without_timing(const std::string& report) {
   std::string out;
-  for (const std::string& l : lines_of(report))
-    if (l.rfind("wall time", 0) != 0 && l.rfind("engine time", 0) != 0 && l.rfind("input rate", 0) != 0)
-      out += l + "\n";
+  for (const std::string& l : lines_of(report)) {
+    if (l.rfind("latency (ns)", 0) == 0) break;
+    out += l + "\n";
+  }
   return out;
 }
 
@@ -613,6 +615,78 @@ TEST_F(Cli, CorruptEventStopsAtItsOffset) {
             std::string::npos)
       << r.out;
   EXPECT_EQ(r.err, "cascade replay: bad.evt: offset 400: unknown event type (type byte 0x7f)\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// gen, and replay's crash report
+// ---------------------------------------------------------------------------------------------
+
+// A 20-minute crash with 300 traders: small enough for a test, liquidations included.
+const std::string kSmallCrash = "gen crash --accounts 300 --minutes 20 --calm-minutes 3 --drop-minutes 4 --mm-levels 2 --taker-rate 5";
+
+TEST_F(Cli, GenIsDeterministicValidAndRoundTripsThroughText) {
+  const Result a = cascade(kSmallCrash + " -o a.cev");
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.out.rfind("scenario        crash, seed 1\n", 0), 0u) << a.out;
+  EXPECT_NE(a.out.find("rejected        0\n"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("accounts        "), std::string::npos) << a.out;
+  ASSERT_EQ(cascade(kSmallCrash + " -o b.cev").code, 0);
+  ASSERT_EQ(cascade(kSmallCrash + " --seed 2 -o c.cev").code, 0);
+  const std::string bytes = read_file(path("a.cev"));
+  ASSERT_GT(bytes.size(), 10'000u);
+  EXPECT_EQ(bytes, read_file(path("b.cev")));
+  EXPECT_NE(bytes, read_file(path("c.cev")));
+  // dump | encode gives the same bytes back.
+  const Result d = cascade("dump a.cev -o a.txt");
+  ASSERT_EQ(d.code, 0) << d.err;
+  const Result e = cascade("encode a.txt -o a2.cev");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(read_file(path("a2.cev")), bytes);
+}
+
+TEST_F(Cli, GenUsageErrors) {
+  Result r = cascade("gen crash");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: -o FILE is required\nTry 'cascade gen --help'.\n");
+  r = cascade("gen meltdown -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: expected one scenario: crash, calm or squeeze\nTry 'cascade gen --help'.\n");
+  r = cascade("gen crash --accounts 0 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  r = cascade("gen crash --minutes 30 --calm-minutes 20 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("must fit in --minutes"), std::string::npos) << r.err;
+  r = cascade("gen crash --index-klines missing.csv -o x.cev");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "cascade gen: missing.csv: cannot open\n");
+}
+
+TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
+  ASSERT_EQ(cascade(kSmallCrash + " -o crash.cev").code, 0);
+  const Result t = cascade("replay crash.cev");
+  ASSERT_EQ(t.code, 0) << t.err;
+  for (const char* l : {"\ncrash figures   ", "\n  BTC-PERP       index ", "\n  liquidated    ",
+                        "% of it long; backstop ", "\n  peak second   ", "\nburst window    60 s from minute ",
+                        "\nlatency (ns)        events       p50       p90       p99     p99.9         max\n",
+                        "\n  whole run     ", "\n  burst, no casc. ", "\n  cascade starts  ", "\nlargest cascade ",
+                        "\npeak memory     "})
+    EXPECT_NE(t.out.find(l), std::string::npos) << l << "\n" << t.out;
+  // The crash figures come from the input and the engine: two runs agree up to the timing block.
+  EXPECT_EQ(without_timing(t.out), without_timing(cascade("replay crash.cev").out));
+
+  const Result j = cascade("replay crash.cev --json --plot plots --burst-seconds 30");
+  ASSERT_EQ(j.code, 0) << j.err;
+  for (const char* k : {"\"crash\":{\"liquidated_usd\":", "\"long_share\":", "\"adl_share\":", "\"peak_liquidations_per_second\":",
+                        "\"depth_pulled\":", "\"burst_window\":{\"start_epoch\":", "\"seconds\":30,",
+                        "\"latency_ns\":{\"all\":{\"events\":", "\"cascade_starts\":{", "\"largest_cascade_ns\":",
+                        "\"peak_rss_kb\":", "\"plot\":"})
+    EXPECT_NE(j.out.find(k), std::string::npos) << k << "\n" << j.out;
+  // The CSV series are written with or without gnuplot.
+  const std::string csv = read_file(path("plots/per_second.csv"));
+  EXPECT_EQ(csv.rfind("minute,epoch_s,events,latency_p50_ns,latency_p99_ns,latency_max_ns,liquidations,", 0), 0u) << csv.substr(0, 200);
+  EXPECT_NE(csv.find(",index_BTC-PERP,depth1pct_usd_BTC-PERP,"), std::string::npos);
+  EXPECT_GT(lines_of(csv).size(), 600u);  // one row per second with events
+  EXPECT_FALSE(read_file(path("plots/plots.gp")).empty());
 }
 
 }  // namespace

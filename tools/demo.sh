@@ -1,30 +1,25 @@
 #!/usr/bin/env bash
-# The demo: build the `cascade` tool, encode a small scenario, replay it through the engine
-# (printing the replay report), then show the resulting order book.
+# The demo: build the `cascade` tool, generate a crash day (100,000 traders on five
+# instruments: a calm hour, a 13% drop with a wick, a partial rebound), replay it through the
+# engine and print the report: the crash figures, the burst window, per-event latency
+# percentiles; the pictures go to build/demo-plots/ (with gnuplot; the CSV series always).
 #
 #   bash tools/demo.sh            from the repository root
+#   DEMO_ACCOUNTS=1000000 bash tools/demo.sh   the full-size day (about a minute more)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash tools/setup.sh
+bash tools/setup.sh --demo
 
 build=build/release
 cmake -S . -B "$build" -G Ninja -Wno-dev -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --parallel 2 --target cascade
 cli="$build/tools/cascade"
-
-sample=tools/samples/sample.txt
-if [[ ! -f "$sample" ]]; then
-  echo "demo: $sample is missing" >&2
-  exit 1
-fi
+accounts="${DEMO_ACCOUNTS:-100000}"
 
 echo
-echo "\$ cascade encode $sample -o build/sample.cev"
-"$cli" encode "$sample" -o build/sample.cev
+echo "\$ cascade gen crash --accounts $accounts -o build/crash.cev"
+"$cli" gen crash --accounts "$accounts" -o build/crash.cev
 echo
-echo "\$ cascade replay build/sample.cev -o build/sample.out.cev"
-"$cli" replay build/sample.cev -o build/sample.out.cev
-echo
-echo "\$ cascade book build/sample.cev"
-"$cli" book build/sample.cev
+echo "\$ cascade replay build/crash.cev --plot build/demo-plots"
+"$cli" replay build/crash.cev --plot build/demo-plots

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages cascade needs to build, test and benchmark.
 # A quiet no-op when everything is already installed.
+#   bash tools/setup.sh          what the build, tests and benchmarks need
+#   bash tools/setup.sh --demo   and gnuplot, which draws the demo's pictures
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,9 @@ packages=(
   libgtest-dev        # test suite
   libbenchmark-dev    # benchmarks
 )
+if [[ "${1:-}" == "--demo" ]]; then
+  packages+=(gnuplot-nox)  # cascade replay --plot draws with it (the CSV series need nothing)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,3 +9,4 @@ int cmd_book(int argc, char** argv);
 int cmd_accounts(int argc, char** argv);  // tools/cli/accounts.cpp: final state of every account
 int cmd_convert(int argc, char** argv);  // tools/cli/convert.cpp: foreign feeds -> event files
 int cmd_verify(int argc, char** argv);   // tools/cli/verify.cpp: replay checking every invariant
+int cmd_gen(int argc, char** argv);  // tools/cli/gen.cpp: crash, calm and squeeze scenarios

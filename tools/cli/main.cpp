@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"replay", cmd_replay, "run the engine over an input file; report and output stream"},
     {"book", cmd_book, "run the engine and print the order book (text or LOBSTER rows)"},
     {"accounts", cmd_accounts, "run the engine and print every account: collateral, positions, margin"},
+    {"gen", cmd_gen, "generate a crash, calm or squeeze scenario as an input event file"},
     {"convert", cmd_convert, "foreign market data (LOBSTER, ITCH) -> input event file"},
     {"verify", cmd_verify, "replay checking every invariant after every event"},
 };

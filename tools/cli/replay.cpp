@@ -1,9 +1,13 @@
 // cascade replay: runs the engine over an input event file; writes the output stream and
 // prints a report (counts by type, digest of the output, the margin engine's totals, timing).
+#include <sys/resource.h>
+
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -14,11 +18,12 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/io.hpp"
+#include "cli/replay_stats.hpp"
 
 namespace {
 
 constexpr const char* kHelp =
-    "usage: cascade replay FILE [-o OUT] [--json]\n"
+    "usage: cascade replay FILE [-o OUT] [--json] [--plot DIR] [--burst-seconds N]\n"
     "\n"
     "Runs the engine over the input events of FILE and prints a report: events in and out\n"
     "by type, the size and digest (FNV-1a 64 over the output event bytes, file header\n"
@@ -27,13 +32,26 @@ constexpr const char* kHelp =
     "open interest per instrument, fees collected net of rebates, funding paid and received,\n"
     "the insurance fund; money in quote units), and timing: wall time of the replay, engine\n"
     "time (wall time less digesting, counting and writing the output) and input events per\n"
-    "second of engine time. Everything but the three timing lines is deterministic, so two\n"
-    "runs can be compared by their digests. 'cascade accounts' prints every account.\n"
+    "second of engine time. With liquidations, the figures of a crash follow (docs/scenarios.md):\n"
+    "per instrument the index's start, high, low (the drop) and end and the book depth within\n"
+    "1% of the mid before and during the burst; liquidated notional and its long share,\n"
+    "backstop and ADL volume; the peak second of liquidations; the burst window (the\n"
+    "--burst-seconds of input time with the most liquidations, or the most events).\n"
+    "Then the timing block: each input event's engine time, read from the CPU's timestamp\n"
+    "counter around Engine::process into a preallocated array; percentiles for the whole run,\n"
+    "for the burst window's events that start no cascade, and for those that do (their whole\n"
+    "cascade); the largest cascade; the input rate of the burst; peak memory (getrusage).\n"
+    "Everything before the timing block is deterministic, so two runs can be compared by their\n"
+    "digests. 'cascade accounts' prints every account.\n"
     "\n"
     "  FILE              input event file, or - for standard input\n"
     "  -o, --output OUT  write the output stream to OUT (an output event file, creator\n"
     "                    \"cascade replay\", created_ns copied from FILE)\n"
     "  --json            print the report as one JSON object\n"
+    "  --plot DIR        write DIR/per_second.csv (events, latency, liquidations, index and\n"
+    "                    depth per second), DIR/plots.gp and, with gnuplot, the pictures\n"
+    "                    price_liquidations.png, latency.png, cumulative_liquidations.png\n"
+    "  --burst-seconds N length of the burst window (default 60)\n"
     "  -h, --help        this help\n"
     "\n"
     "On a truncated or corrupt file every complete event before the problem is processed and\n"
@@ -42,6 +60,8 @@ constexpr const char* kHelp =
 constexpr cascade::cli::OptionSpec kOptions[] = {
     {"output", 'o', true},
     {"json", 0, false},
+    {"plot", 0, true},
+    {"burst-seconds", 0, true},
     {"help", 'h', false},
 };
 
@@ -193,7 +213,105 @@ void json_margin(std::string& out, const MarginReport& m) {
          ",\"largest_cascade_origin\":" + std::to_string(m.liq.largest_cascade_origin);
 }
 
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string usd(double v) {
+  char buf[64];
+  if (std::abs(v) >= 1e9) std::snprintf(buf, sizeof buf, "%.2fB", v / 1e9);
+  else if (std::abs(v) >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (std::abs(v) >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+double minutes(const cascade::cli::ReplayStats&, std::int64_t sec) { return static_cast<double>(sec) / 60.0; }
+
+std::string utc(std::int64_t epoch_s) {
+  const std::time_t t = static_cast<std::time_t>(epoch_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+double drop_of(const cascade::cli::InstrumentFigures& f) { return f.high > 0 ? f.low / f.high - 1.0 : 0.0; }
+double pulled_of(const cascade::cli::InstrumentFigures& f) {
+  return f.depth_before > 0 ? 1.0 - f.depth_burst / f.depth_before : 0.0;
+}
+
+// The crash figures (deterministic: they come from the input's clock and the engine's state).
+void text_crash(std::string& out, const cascade::cli::ReplayStats& st) {
+  char buf[320];
+  out += "crash figures   (docs/scenarios.md compares them with real crashes)\n";
+  for (const auto& f : st.instruments()) {
+    std::snprintf(buf, sizeof buf, "  %-14s index %.6g, high %.6g, low %.6g (%+.1f%% at minute %.1f), end %.6g\n", f.symbol.c_str(),
+                  f.start, f.high, f.low, drop_of(f) * 100, minutes(st, f.low_s), f.end);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "  %-14s depth within 1%%: %s -> %s USD (%.0f%% pulled); liquidated %s USD, backstop %s, ADL %s\n", "",
+                  usd(f.depth_before).c_str(), usd(f.depth_burst).c_str(), pulled_of(f) * 100, usd(f.liquidated_usd).c_str(),
+                  usd(f.backstop_usd).c_str(), usd(f.adl_usd).c_str());
+    out += buf;
+  }
+  std::snprintf(buf, sizeof buf, "  liquidated    %s USD, %.1f%% of it long; backstop %s USD, ADL %s USD (%.1f%% of liquidated)\n",
+                usd(st.liquidated_usd()).c_str(), st.long_share() * 100, usd(st.backstop_usd()).c_str(), usd(st.adl_usd()).c_str(),
+                st.adl_share() * 100);
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  peak second   %llu liquidations at minute %.2f (%s UTC)\n",
+                static_cast<unsigned long long>(st.peak_liquidations()), minutes(st, st.peak_second()),
+                utc(st.epoch_s(st.peak_second())).c_str());
+  out += buf;
+  std::snprintf(buf, sizeof buf, "burst window    %lld s from minute %.2f (%s UTC): %llu input events, %llu liquidations\n",
+                static_cast<long long>(st.burst_len_s()), minutes(st, st.burst_start_s()), utc(st.epoch_s(st.burst_start_s())).c_str(),
+                static_cast<unsigned long long>(st.burst_events()), static_cast<unsigned long long>(st.burst_liquidations()));
+  out += buf;
+}
+
+void text_percentiles(std::string& out, const char* title, const cascade::cli::Percentiles& p) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "  %-16s%10llu %9.0f %9.0f %9.0f %9.0f %11.0f\n", title, static_cast<unsigned long long>(p.count), p.p50,
+                p.p90, p.p99, p.p999, p.max);
+  out += buf;
+}
+
+std::string json_percentiles(const cascade::cli::Percentiles& p) {
+  return "{\"events\":" + std::to_string(p.count) + ",\"p50\":" + fixed(p.p50, 0) + ",\"p90\":" + fixed(p.p90, 0) +
+         ",\"p99\":" + fixed(p.p99, 0) + ",\"p99_9\":" + fixed(p.p999, 0) + ",\"max\":" + fixed(p.max, 0) + "}";
+}
+
+void json_crash(std::string& out, const cascade::cli::ReplayStats& st) {
+  out += ",\"crash\":{\"liquidated_usd\":" + fixed(st.liquidated_usd(), 2) + ",\"long_share\":" + fixed(st.long_share(), 4) +
+         ",\"backstop_usd\":" + fixed(st.backstop_usd(), 2) + ",\"adl_usd\":" + fixed(st.adl_usd(), 2) +
+         ",\"adl_share\":" + fixed(st.adl_share(), 4) + ",\"peak_liquidations_per_second\":" + std::to_string(st.peak_liquidations()) +
+         ",\"peak_second_epoch\":" + std::to_string(st.epoch_s(st.peak_second())) + ",\"instruments\":[";
+  bool first = true;
+  for (const auto& f : st.instruments()) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":" + std::to_string(f.id) + ",\"symbol\":" + json_string(f.symbol) + ",\"start\":" + fixed(f.start, 8) +
+           ",\"high\":" + fixed(f.high, 8) + ",\"low\":" + fixed(f.low, 8) + ",\"end\":" + fixed(f.end, 8) +
+           ",\"drop\":" + fixed(drop_of(f), 4) + ",\"low_epoch\":" + std::to_string(st.epoch_s(f.low_s)) +
+           ",\"depth_before_usd\":" + fixed(f.depth_before, 2) + ",\"depth_burst_usd\":" + fixed(f.depth_burst, 2) +
+           ",\"depth_pulled\":" + fixed(pulled_of(f), 4) + ",\"liquidated_usd\":" + fixed(f.liquidated_usd, 2) +
+           ",\"backstop_usd\":" + fixed(f.backstop_usd, 2) + ",\"adl_usd\":" + fixed(f.adl_usd, 2) + "}";
+  }
+  out += "]},\"burst_window\":{\"start_epoch\":" + std::to_string(st.epoch_s(st.burst_start_s())) +
+         ",\"seconds\":" + std::to_string(st.burst_len_s()) + ",\"events\":" + std::to_string(st.burst_events()) +
+         ",\"liquidations\":" + std::to_string(st.burst_liquidations()) + "}";
+}
+
+std::uint64_t peak_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<std::uint64_t>(u.ru_maxrss);
+}
+
 }  // namespace
+
 
 int cmd_replay(int argc, char** argv) {
   using namespace cascade;
@@ -205,6 +323,9 @@ int cmd_replay(int argc, char** argv) {
     return 0;
   }
   if (args.operands().size() != 1) return cli::usage_error("replay", "expected one FILE operand");
+  std::uint64_t burst_seconds = 60;
+  if (args.has("burst-seconds") && !cli::parse_count(args.value("burst-seconds"), 1, 86'400, burst_seconds))
+    return cli::usage_error("replay", "--burst-seconds: expected a whole number of seconds in [1, 86400]");
   const std::string path = args.operands()[0];
   const std::string name = cli::display_name(path);
 
@@ -220,44 +341,89 @@ int cmd_replay(int argc, char** argv) {
   if (write_out && !writer.open(out_path, make_file_header(wire::StreamKind::Output, ih.created_ns, "cascade replay"), error))
     return cli::data_error("replay", error);
 
+  // A first pass sizes the per-event arrays, so the timed loop never allocates.
+  std::size_t n_events = 0;
+  std::int64_t first_ts = 0, last_ts = 0;
+  {
+    EventReader pre = in.file().reader();
+    for (EventView ev; pre.next(ev); ++n_events) {
+      if (n_events == 0) first_ts = ev.header().ts_ns;
+      last_ts = std::max(last_ts, ev.header().ts_ns);
+    }
+  }
+  cli::ReplayStats stats(n_events, first_ts, last_ts, static_cast<std::int64_t>(burst_seconds));
+
   Counts in_counts{}, out_counts{};
   Fnv1a64 digest;
   std::uint64_t out_bytes = 0;
   EventBuffer out(4 << 20);
-  // Time spent outside the engine (digest, counting, writing), so the rate measures the engine.
-  std::chrono::steady_clock::duration drain_time{};
+  Engine engine;
   const auto drain = [&] {
-    const auto t0 = std::chrono::steady_clock::now();
     digest.update(out.bytes());
     out_bytes += out.size();
     EventReader r(out.bytes());
     EventView ev;
     while (r.next(ev)) ++out_counts[static_cast<std::uint8_t>(ev.type())];
+    stats.scan_output(out.bytes(), engine);
     if (write_out) writer.write_raw(out.bytes());
     out.clear();
-    drain_time += std::chrono::steady_clock::now() - t0;
   };
 
-  Engine engine;
   EventReader r = in.file().reader();
   EventView ev;
+  std::size_t i = 0, current_second = SIZE_MAX;
+  std::uint64_t liquidations = engine.liquidation_totals().liquidations, largest = 0;
   const auto start = std::chrono::steady_clock::now();
-  while (r.next(ev)) {
+  const std::uint64_t tick_start = cli::ticks_now();
+  while (r.next(ev)) {  // the first pass counted exactly these events
     ++in_counts[static_cast<std::uint8_t>(ev.type())];
+    const std::size_t before = out.size();
+    const std::uint64_t t0 = cli::ticks_now();
     engine.process(ev, out);
+    const std::uint64_t t1 = cli::ticks_now();
+    const std::uint64_t now = engine.liquidation_totals().liquidations;
+    const std::int64_t ts = ev.header().ts_ns;
+    stats.record(i, ts, t1 - t0, now - liquidations);
+    if (now - liquidations > largest) {
+      largest = now - liquidations;
+      std::uint64_t n_out = 0;
+      EventReader o(out.bytes().subspan(before));
+      for (EventView x; o.next(x);) ++n_out;
+      stats.set_largest(i, ts, ev.header().seq, largest, n_out);
+    }
+    liquidations = now;
+    const std::size_t sec = stats.second(ts);
+    if (sec != current_second) {
+      current_second = sec;
+      stats.sample_depth(sec, engine);
+    }
     if (out.size() >= (2u << 20)) drain();
+    ++i;
   }
+  const std::uint64_t tick_end = cli::ticks_now();
+  const auto loop_end = std::chrono::steady_clock::now();
   drain();
   const auto wall = std::chrono::steady_clock::now() - start;
   const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count();
-  const auto engine_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wall - drain_time).count();
+  const auto loop_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(loop_end - start).count();
+  stats.calibrate(tick_end > tick_start ? static_cast<double>(loop_ns) / static_cast<double>(tick_end - tick_start) : 1.0);
+  stats.finish(engine, i);
+  // Engine time: the sum of the per-event times (reading the counter costs ~10 ns an event).
+  const double engine_seconds = stats.engine_seconds();
+  const auto engine_ns = static_cast<std::int64_t>(engine_seconds * 1e9);
 
   std::string close_error;
   const bool closed = !write_out || writer.close(close_error);
   const std::uint64_t n_in = total(in_counts);
-  const double engine_seconds = static_cast<double>(engine_ns) / 1e9;
   const double rate = engine_seconds > 0 ? static_cast<double>(n_in) / engine_seconds : 0.0;
+  const double burst_rate =
+      stats.burst_engine_seconds() > 0 ? static_cast<double>(stats.burst_events()) / stats.burst_engine_seconds() : 0.0;
   const MarginReport margin = margin_report(engine);
+  const bool crash = stats.liquidations() > 0;
+
+  std::string plot_message;
+  bool plot_ok = true;
+  if (args.has("plot")) plot_ok = stats.write_plots(args.value("plot"), plot_message);
 
   std::string report;
   if (args.has("json")) {
@@ -270,11 +436,20 @@ int cmd_replay(int argc, char** argv) {
     report += std::string(",\"complete\":") + (r.ok() ? "true" : "false");
     if (!r.ok()) report += ",\"error\":" + json_string(r.error().message());
     json_margin(report, margin);
+    if (crash) json_crash(report, stats);
+    report += ",\"latency_ns\":{\"all\":" + json_percentiles(stats.all()) + ",\"burst\":" + json_percentiles(stats.burst()) +
+              ",\"cascade_starts\":" + json_percentiles(stats.cascades()) + "}";
+    if (crash)
+      report += ",\"largest_cascade_ns\":" + fixed(stats.largest_ns(), 0) +
+                ",\"largest_cascade_output_events\":" + std::to_string(stats.largest().out_events) +
+                ",\"largest_cascade_epoch_ns\":" + std::to_string(stats.largest().ts);
+    report += ",\"burst_events_per_second\":" + std::to_string(static_cast<std::uint64_t>(burst_rate)) +
+              ",\"peak_rss_kb\":" + std::to_string(peak_rss_kb());
+    if (args.has("plot")) report += ",\"plot\":" + json_string(plot_message);
     report += ",\"wall_ns\":" + std::to_string(wall_ns) + ",\"engine_ns\":" + std::to_string(engine_ns) +
-              ",\"events_per_second\":" +
-              std::to_string(static_cast<std::uint64_t>(rate)) + "}\n";
+              ",\"events_per_second\":" + std::to_string(static_cast<std::uint64_t>(rate)) + "}\n";
   } else {
-    char buf[160];
+    char buf[200];
     report = "input           " + name + "\n";
     text_counts(report, "events in", in_counts);
     text_counts(report, "events out", out_counts);
@@ -282,6 +457,23 @@ int cmd_replay(int argc, char** argv) {
     report += "output digest   fnv1a64:" + digest_hex(digest.value()) + "\n";
     if (write_out) report += "output file     " + out_path + "\n";
     text_margin(report, margin);
+    if (crash) text_crash(report, stats);
+    // The timing block: everything from here on varies from run to run.
+    report += "latency (ns)        events       p50       p90       p99     p99.9         max\n";
+    text_percentiles(report, "whole run", stats.all());
+    text_percentiles(report, "burst, no casc.", stats.burst());
+    text_percentiles(report, "cascade starts", stats.cascades());
+    if (crash) {
+      const auto& l = stats.largest();
+      std::snprintf(buf, sizeof buf, "largest cascade %llu liquidations, %llu output events, input seq %llu at %s UTC: %.3f ms\n",
+                    static_cast<unsigned long long>(l.steps), static_cast<unsigned long long>(l.out_events),
+                    static_cast<unsigned long long>(l.seq), utc(l.ts / 1'000'000'000).c_str(), stats.largest_ns() / 1e6);
+      report += buf;
+    }
+    std::snprintf(buf, sizeof buf, "burst rate      %.0f events/s\npeak memory     %.1f MB\n", burst_rate,
+                  static_cast<double>(peak_rss_kb()) / 1024.0);
+    report += buf;
+    if (args.has("plot")) report += "plots           " + plot_message + "\n";
     std::snprintf(buf, sizeof buf, "wall time       %.3f ms\nengine time     %.3f ms\ninput rate      %.0f events/s\n",
                   static_cast<double>(wall_ns) / 1e6, engine_seconds * 1e3, rate);
     report += buf;
@@ -293,5 +485,6 @@ int cmd_replay(int argc, char** argv) {
 
   if (!r.ok()) return cli::data_error("replay", name + ": " + r.error().message());
   if (!closed) return cli::data_error("replay", out_path + ": " + close_error);
+  if (!plot_ok) return cli::data_error("replay", plot_message);
   return 0;
 }

@@ -1,0 +1,146 @@
+// The crash day through the engine (docs/performance.md, "Crash day"): `cascade gen crash`'s
+// scenario generated once in memory (default one million traders; CASCADE_BENCH_ACCOUNTS
+// shrinks it), then replayed into a fresh engine per iteration with each input event's time
+// read from the TSC. Counters: input events/s and liquidations/s of engine time, latency
+// percentiles over the whole day, over the burst window (the 60 s of input time with the most
+// liquidations) for the events that start no cascade, and the whole-cascade time of the
+// burst's events that do.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "bench_support.hpp"
+#include "cascade/engine.hpp"
+#include "cascade/event_reader.hpp"
+#include "scenario/scenario.hpp"
+
+namespace {
+
+using namespace cascade;
+
+struct Day {
+  std::vector<std::uint64_t> words;  // the events, 8-byte aligned
+  std::size_t bytes = 0;
+  scenario::Summary summary;
+  double generate_s = 0;
+};
+
+const Day& day() {
+  static const Day d = [] {
+    Day x;
+    scenario::Params p = scenario::preset(scenario::Kind::Crash);
+    p.accounts = static_cast<std::uint32_t>(bench::env_size("CASCADE_BENCH_ACCOUNTS", 1'000'000));
+    EventBuffer all(1u << 30);
+    std::string error;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!scenario::generate(p, [&](std::span<const std::byte> b) { all.append_raw(b.data(), b.size()); }, x.summary, error)) {
+      std::fprintf(stderr, "crash_bench: %s\n", error.c_str());
+      std::exit(1);
+    }
+    x.generate_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    x.bytes = all.size();
+    x.words.resize((x.bytes + 7) / 8);
+    std::memcpy(x.words.data(), all.bytes().data(), x.bytes);
+    return x;
+  }();
+  return d;
+}
+
+double percentile_ns(std::vector<std::uint32_t>& v, double q) {
+  if (v.empty()) return 0;
+  const std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(rank ? rank - 1 : 0), v.end());
+  return static_cast<double>(v[rank ? rank - 1 : 0]) / bench::tsc_calibration().ticks_per_ns;
+}
+
+void put(benchmark::State& state, const std::string& prefix, std::vector<std::uint32_t> v) {
+  state.counters[prefix + "events"] = static_cast<double>(v.size());
+  if (v.empty()) return;
+  state.counters[prefix + "p50_ns"] = percentile_ns(v, 0.5);
+  state.counters[prefix + "p99_ns"] = percentile_ns(v, 0.99);
+  state.counters[prefix + "p999_ns"] = percentile_ns(v, 0.999);
+  state.counters[prefix + "max_ns"] = static_cast<double>(*std::max_element(v.begin(), v.end())) / bench::tsc_calibration().ticks_per_ns;
+}
+
+void BM_CrashDay(benchmark::State& state) {
+  const Day& d = day();
+  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(d.words.data()), d.bytes);
+  const std::size_t n = d.summary.events;
+  std::vector<std::uint32_t> ticks(n), steps(n);
+  std::vector<std::int64_t> ts(n);
+  EventBuffer out(64u << 20);
+  std::uint64_t liquidations = 0;
+  double engine_s = 0;
+  for (auto _ : state) {
+    auto engine = std::make_unique<Engine>();
+    EventReader r(bytes);
+    EventView ev;
+    std::size_t i = 0;
+    std::uint64_t liq = 0, total_ticks = 0;
+    {
+      bench::ProfileWindow window;
+      while (r.next(ev)) {
+        out.clear();
+        const std::uint64_t t0 = bench::tsc_begin();
+        engine->process(ev, out);
+        const std::uint64_t t1 = bench::tsc_end();
+        const std::uint64_t now = engine->liquidation_totals().liquidations;
+        ticks[i] = static_cast<std::uint32_t>(std::min<std::uint64_t>(t1 - t0, UINT32_MAX));
+        steps[i] = static_cast<std::uint32_t>(now - liq);
+        ts[i] = ev.header().ts_ns;
+        total_ticks += t1 - t0;
+        liq = now;
+        ++i;
+      }
+    }
+    if (i != n) state.SkipWithError("the generated day did not decode whole");
+    liquidations = liq;
+    engine_s = static_cast<double>(total_ticks) / bench::tsc_calibration().ticks_per_ns / 1e9;
+    state.SetIterationTime(engine_s);
+    state.PauseTiming();
+    engine.reset();
+    state.ResumeTiming();
+  }
+  // The burst window: the 60 s of input time with the most liquidations.
+  const std::int64_t t0 = ts.front();
+  const auto sec = [&](std::size_t i) { return (ts[i] - t0) / 1'000'000'000; };
+  std::vector<std::uint64_t> per_sec(static_cast<std::size_t>(sec(n - 1)) + 1);
+  for (std::size_t i = 0; i < n; ++i) per_sec[static_cast<std::size_t>(sec(i))] += steps[i];
+  std::size_t best_start = 0;
+  std::uint64_t run = 0, best = 0, peak = 0;
+  for (std::size_t s = 0; s < per_sec.size(); ++s) {
+    run += per_sec[s];
+    peak = std::max(peak, per_sec[s]);
+    if (s >= 60) run -= per_sec[s - 60];
+    if (s + 1 >= 60 && run > best) best = run, best_start = s + 1 - 60;
+  }
+  std::vector<std::uint32_t> all(ticks), burst, starts;
+  double burst_ticks = 0;
+  std::size_t burst_n = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto s = static_cast<std::size_t>(sec(i));
+    if (s < best_start || s >= best_start + 60) continue;
+    ++burst_n;
+    burst_ticks += ticks[i];
+    (steps[i] ? starts : burst).push_back(ticks[i]);
+  }
+  put(state, "all_", std::move(all));
+  put(state, "burst_", std::move(burst));
+  put(state, "cascade_", std::move(starts));
+  const double cal = bench::tsc_calibration().ticks_per_ns;
+  state.counters["events_per_s"] = static_cast<double>(n) / engine_s;
+  state.counters["burst_events_per_s"] = burst_ticks > 0 ? static_cast<double>(burst_n) / (burst_ticks / cal / 1e9) : 0;
+  state.counters["liquidations"] = static_cast<double>(liquidations);
+  state.counters["liquidations_per_s"] = static_cast<double>(liquidations) / engine_s;
+  state.counters["peak_liq_per_input_s"] = static_cast<double>(peak);
+  state.counters["burst_liquidations"] = static_cast<double>(best);
+  state.counters["input_events"] = static_cast<double>(n);
+  state.counters["generate_s"] = d.generate_s;
+  state.counters["rejected_at_generation"] = static_cast<double>(d.summary.rejects);
+}
+BENCHMARK(BM_CrashDay)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,127 @@
+// What `cascade replay` measures besides counts and digests: each input event's time inside the
+// engine (a timestamp counter read around Engine::process, stored in a preallocated array),
+// per-second series of the input's own clock (liquidations and their notional by side,
+// backstop and ADL volume, index prices, book depth near the mid), the burst window, and
+// the figures docs/scenarios.md compares with real crashes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cascade/engine.hpp"
+
+namespace cascade::cli {
+
+// Reads the CPU's timestamp counter (steady_clock elsewhere); calibrated against steady_clock
+// over the run.
+std::uint64_t ticks_now() noexcept;
+
+struct Percentiles {
+  std::uint64_t count = 0;
+  double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;  // nanoseconds
+};
+
+struct Second {
+  std::uint64_t events = 0;
+  std::uint64_t liquidations = 0;  // Liquidation(Triggered)
+  double long_usd = 0, short_usd = 0;  // liquidated notional (book, backstop and ADL fills) by position side
+  double backstop_usd = 0, adl_usd = 0;
+};
+
+struct InstrumentFigures {
+  InstrumentId id = 0;
+  std::string symbol;
+  double start = 0, high = 0, low = 0, end = 0;  // index; high: the highest before the low
+  std::int64_t low_s = 0;                        // second of the low
+  double depth_before = 0, depth_burst = 0;      // USD within 1% of the mid, both sides
+  double liquidated_usd = 0, backstop_usd = 0, adl_usd = 0;
+};
+
+class ReplayStats {
+ public:
+  ReplayStats(std::size_t events, std::int64_t first_ts, std::int64_t last_ts, std::int64_t burst_seconds);
+
+  // The hot loop's bookkeeping: one store per array, no allocation.
+  void record(std::size_t i, std::int64_t ts, std::uint64_t ticks, std::uint64_t liquidation_steps) noexcept {
+    ticks_[i] = ticks > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(ticks);
+    steps_[i] = liquidation_steps > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(liquidation_steps);
+    ++sec_[second(ts)].events;
+  }
+  std::size_t second(std::int64_t ts) const noexcept {
+    const std::int64_t s = (ts - t0_) / 1'000'000'000;
+    return s < 0 ? 0 : static_cast<std::size_t>(s) < sec_.size() ? static_cast<std::size_t>(s) : sec_.size() - 1;
+  }
+  // Output events: liquidations, liquidation fills, index prices.
+  void scan_output(std::span<const std::byte> out, const Engine& engine);
+  // Book depth near the mid of every instrument, once per second of input time.
+  void sample_depth(std::size_t sec, const Engine& engine);
+  // The timestamp counter's rate, measured against steady_clock over the run.
+  void calibrate(double ns_per_tick) noexcept { ns_per_tick_ = ns_per_tick; }
+  void set_largest(std::size_t index, std::int64_t ts, SeqNo seq, std::uint64_t steps, std::uint64_t out_events) noexcept {
+    largest_ = {index, ts, seq, steps, out_events};
+  }
+
+  // --- results, after the run ---
+  void finish(const Engine& engine, std::size_t events);
+  double engine_seconds() const noexcept { return engine_s_; }
+  double burst_engine_seconds() const noexcept { return burst_engine_s_; }
+  std::uint64_t burst_events() const noexcept { return burst_events_; }
+  std::int64_t burst_start_s() const noexcept { return burst_begin_; }
+  std::int64_t burst_len_s() const noexcept { return burst_end_ - burst_begin_; }
+  std::int64_t epoch_s(std::int64_t sec) const noexcept { return t0_ / 1'000'000'000 + sec; }
+  const Percentiles& all() const noexcept { return all_; }
+  const Percentiles& burst() const noexcept { return burst_; }
+  const Percentiles& cascades() const noexcept { return cascades_; }  // burst events that started a cascade
+  std::uint64_t liquidations() const noexcept { return liquidations_; }
+  std::uint64_t burst_liquidations() const noexcept { return burst_liquidations_; }
+  std::uint64_t peak_liquidations() const noexcept { return peak_; }
+  std::int64_t peak_second() const noexcept { return peak_s_; }
+  double liquidated_usd() const noexcept { return long_usd_ + short_usd_; }
+  double long_share() const noexcept { return liquidated_usd() > 0 ? long_usd_ / liquidated_usd() : 0; }
+  double adl_share() const noexcept { return liquidated_usd() > 0 ? adl_usd_ / liquidated_usd() : 0; }
+  double backstop_usd() const noexcept { return backstop_usd_; }
+  double adl_usd() const noexcept { return adl_usd_; }
+  const std::vector<InstrumentFigures>& instruments() const noexcept { return figures_; }
+  struct Largest {
+    std::size_t index = 0;
+    std::int64_t ts = 0;
+    SeqNo seq = 0;
+    std::uint64_t steps = 0, out_events = 0;
+  };
+  const Largest& largest() const noexcept { return largest_; }
+  double largest_ns() const noexcept { return static_cast<double>(ticks_[largest_.index]) * ns_per_tick_; }
+
+  // per_second.csv and, with gnuplot, three PNGs; false with a message when the CSV fails.
+  bool write_plots(const std::string& dir, std::string& message) const;
+
+ private:
+  Percentiles percentiles(std::vector<std::uint32_t>& v) const;
+  std::vector<double>& series(std::vector<std::vector<double>>& v, InstrumentId id);
+
+  std::int64_t t0_;
+  std::int64_t burst_seconds_;
+  double ns_per_tick_ = 1.0;
+  std::vector<std::uint32_t> ticks_;
+  std::vector<std::uint32_t> steps_;
+  std::vector<Second> sec_;
+  std::vector<std::vector<double>> index_;  // per instrument, per second: last index (quote units), 0 = none
+  std::vector<std::vector<double>> depth_;  // per instrument, per second: USD within 1% of the mid
+  std::vector<int> value_exp_;              // per instrument: 10^(6 - pd - qd) exponent, INT32_MIN unknown
+  std::vector<double> price_scale_;
+  struct Volume {
+    double liquidated = 0, backstop = 0, adl = 0;
+  };
+  std::vector<Volume> volume_;  // per instrument
+  Largest largest_;
+
+  double engine_s_ = 0, burst_engine_s_ = 0;
+  std::uint64_t burst_events_ = 0, liquidations_ = 0, burst_liquidations_ = 0, peak_ = 0;
+  std::int64_t burst_begin_ = 0, burst_end_ = 0, peak_s_ = 0;
+  double long_usd_ = 0, short_usd_ = 0, backstop_usd_ = 0, adl_usd_ = 0;
+  Percentiles all_, burst_, cascades_;
+  std::vector<InstrumentFigures> figures_;
+};
+
+}  // namespace cascade::cli
