@@ -70,12 +70,11 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   const bool redefined = in.defined;
   in.defined = true;
   touch_mark(d.instrument);
-  // New brackets invalidate every watch range on the instrument: certify them again.
+  // New brackets invalidate every watch range on the instrument: certify its holders again,
+  // whole accounts (an isolated position becoming margined makes a cross unit with a negative
+  // C liquidatable, docs/liquidation.md "Readings").
   if (redefined)
-    for (std::uint32_t k = 1; k <= in.holder_count; ++k) {
-      const PosIdx p = in.holders[k];
-      if (positions_[p].flags & position_flags::kIsolated) evaluate_isolated(p); else evaluate(positions_[p].account);
-    }
+    for (std::uint32_t k = 1; k <= in.holder_count; ++k) evaluate(positions_[in.holders[k]].account);
   return true;
 }
 
@@ -584,7 +583,9 @@ void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   // on every move of the mark while the cascade walks the price (quadratic in a cascade).
   const bool queued = (r.flags & position_flags::kIsolated) ? (r.flags & position_flags::kQueued) != 0
                                                             : ((*accounts_)[r.account].flags & account_flags::kQueued) != 0;
-  if (queued) {
+  // A flat record has nothing to watch (a recovered isolated unit may be flat when its step
+  // comes); left armed, it would stay in the heap after a switch to cross and never re-arm.
+  if (queued || r.size == 0) {
     disarm(p, inst_[r.instrument]);
     return;
   }
