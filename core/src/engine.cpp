@@ -1035,7 +1035,7 @@ struct Engine::Impl {
       const PosIdx bpos = margin.ensure(b, id);
       if (bpos == kNilPos) continue;
       if (margin.check_order(bpos, OrderTerms{opposite(side), bp, rem, false}, nullptr) != RejectReason::None ||
-          backstop_under_water_after(b, bpos, id, opposite(side), bp, rem)) {
+          backstop_under_water_after(bpos, opposite(side), bp, rem)) {
         margin.release_if_empty(bpos);
         continue;
       }
@@ -1050,20 +1050,9 @@ struct Engine::Impl {
 
   // Would taking q at bp leave the backstop's unit below maintenance at the step's marks? A
   // takeover that does would only hand the position on to the next backstop, and back.
-  bool backstop_under_water_after(AccountId b, PosIdx bpos, InstrumentId id, Side take, Price bp, Qty q) const noexcept {
-    const Position& r = margin.position(bpos);
-    const bool iso = r.flags & position_flags::kIsolated;
-    const auto f = margin.unit(b, iso ? bpos : kNilPos);
-    const int m = margin.money_exp(id);
-    const i128 mark = margin.mark(id);
-    // Buying below the mark (selling above it) gains at once; rounded against the backstop.
-    const i128 gain = take == Side::Buy ? fx::value(mark, q, m) - fx::value_up(bp, q, m)
-                                        : fx::value(bp, q, m) - fx::value_up(mark, q, m);
-    const i128 equity = f.equity + gain;
-    const i128 size = static_cast<i128>(r.size) + (take == Side::Buy ? q : -q);
-    const i128 mm_new = margin.brackets(id).maintenance(fx::value_up(mark, size < 0 ? -size : size, m));
-    const i128 mm = f.mm - (r.size != 0 ? margin.position_mm(bpos) : 0) + mm_new;
-    return equity < mm;
+  bool backstop_under_water_after(PosIdx bpos, Side take, Price bp, Qty q) const noexcept {
+    const MarginEngine::UnitFigures f = margin.unit_after_fill(bpos, take, bp, q);
+    return f.equity < f.mm;
   }
 
   // 9. Close the remainder against opposite positions in ADL rank order.

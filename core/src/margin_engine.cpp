@@ -254,6 +254,16 @@ void MarginEngine::fill(InstrumentId i, PosIdx maker, PosIdx taker, Side aggress
 void MarginEngine::apply(PosIdx p, Inst& in, Qty dq, Price px, i128 v, Money fee, Money& realized) noexcept {
   Position& r = positions_[p];
   Account& acc = (*accounts_)[r.account];
+  const Qty before = r.size;
+  settle(r, acc.balance, in, dq, px, v, realized);
+  acc.balance -= fee;
+  size_changed(p, in, before);
+  touch(r.account);
+}
+
+// A fill's effect on one record and its account's balance, fees aside.
+void MarginEngine::settle(Position& r, Money& balance, const Inst& in, Qty dq, Price px, i128 v,
+                          Money& realized) noexcept {
   const bool iso = r.flags & position_flags::kIsolated;
   const Qty before = r.size;
   const int dir = dq > 0 ? 1 : -1;
@@ -271,12 +281,12 @@ void MarginEngine::apply(PosIdx p, Inst& in, Qty dq, Price px, i128 v, Money fee
     const i128 vc = c < adq ? fx::value(px, c, in.m) : v;
     const i128 pnl = -dir * vc - removed;
     realized = money(pnl);
-    acc.balance = money(acc.balance + pnl);
+    balance = money(balance + pnl);
     r.entry = money(r.entry - removed);
     if (iso) {
       const i128 share = c == s ? i128{r.isolated} : fx::trunc_div(i128{r.isolated} * c, s);
       r.isolated = money(r.isolated - share);
-      acc.balance = money(acc.balance + share);
+      balance = money(balance + share);
     }
     r.size = static_cast<Qty>(before + dir * c);
     if (c < adq) {
@@ -288,12 +298,9 @@ void MarginEngine::apply(PosIdx p, Inst& in, Qty dq, Price px, i128 v, Money fee
   if (iso && opened > 0) {
     // The initial margin of the increase, at the fill price, moves into the position.
     const i128 moved = in.brackets.initial_part(opened, fx::value_up(px, abs128(r.size), in.m));
-    acc.balance = money(acc.balance - moved);
+    balance = money(balance - moved);
     r.isolated = money(r.isolated + moved);
   }
-  acc.balance -= fee;
-  size_changed(p, in, before);
-  touch(r.account);
 }
 
 void MarginEngine::size_changed(PosIdx p, Inst& in, Qty before) noexcept {
@@ -644,6 +651,26 @@ MarginEngine::UnitFigures MarginEngine::unit(AccountId a, PosIdx iso) const noex
   const Inst& in = inst_[r.instrument];
   f.equity = r.isolated + unrealized(r, in);
   f.mm = in.brackets.maintenance(notional(r, in));
+  return f;
+}
+
+// The unit holding record p if it took q at px on `side` (no fee), at the current marks.
+MarginEngine::UnitFigures MarginEngine::unit_after_fill(PosIdx p, Side side, Price px, Qty q) const noexcept {
+  const Position& r = positions_[p];
+  const Inst& in = inst_[r.instrument];
+  Position after = r;
+  Money balance = (*accounts_)[r.account].balance;
+  Money realized = 0;
+  settle(after, balance, in, side == Side::Buy ? q : -q, px, fx::value(px, q, in.m), realized);
+  UnitFigures f;
+  if (r.flags & position_flags::kIsolated) {
+    f.equity = after.isolated + unrealized(after, in);
+    f.mm = in.brackets.maintenance(notional(after, in));
+    return f;
+  }
+  f = unit(r.account, kNilPos);
+  f.equity += i128{balance} - (*accounts_)[r.account].balance + unrealized(after, in) - unrealized(r, in);
+  f.mm += in.brackets.maintenance(notional(after, in)) - in.brackets.maintenance(notional(r, in));
   return f;
 }
 

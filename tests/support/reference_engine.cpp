@@ -1724,7 +1724,8 @@ void ReferenceEngine::direct_fill(AccountId maker, AccountId taker, InstrumentId
 }
 
 // 7. The first backstop account (ascending) whose pre-trade check accepts a limit order of the
-// whole remainder at bp on the opposite side takes it.
+// whole remainder at bp on the opposite side, and that stays at or above maintenance after
+// taking it, takes it.
 Qty ReferenceEngine::backstop(const Unit& u, InstrumentId i, Side side, Price bp, Qty qty) {
   for (const auto& [b, acc] : accounts_) {
     if (acc.role != wire::AccountRole::Backstop || b == u.account) continue;
@@ -1736,6 +1737,14 @@ Qty ReferenceEngine::backstop(const Unit& u, InstrumentId i, Side side, Price bp
     o.qty = qty;
     if (!has_record(b, i) && records_full()) continue;
     if (!notional_bounded(o, 0) || !margin_allows(o, 0)) continue;
+    // "and whose unit would not be below maintenance right after the takeover at the step's
+    // marks": the takeover applied to a copy of the account, then undone.
+    const Account saved = accounts_.at(b);
+    apply_to_position(b, i, o.side, qty, bp);
+    const InstrumentId unit = is_isolated(b, i) ? i : kAllInstruments;
+    const bool under_water = unit_equity(b, unit) < unit_mm(b, unit);
+    accounts_.at(b) = saved;
+    if (under_water) continue;
     direct_fill(b, u.account, i, side, bp, qty, 0, fill_flags::kLiquidation | fill_flags::kBackstop);
     emit_liquidation(u, wire::LiquidationStage::Backstop, i, side, qty, bp, b);
     return 0;

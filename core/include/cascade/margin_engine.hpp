@@ -119,6 +119,9 @@ class MarginEngine {
   int money_exp(InstrumentId i) const noexcept { return inst_[i].m; }
   const Brackets& brackets(InstrumentId i) const noexcept { return inst_[i].brackets; }
   fx::i128 position_notional(PosIdx p) const noexcept { return notional(positions_[p], inst_[positions_[p].instrument]); }
+  // The unit holding record p right after it took q at px on `side` at the current marks
+  // (docs/liquidation.md step 7: a backstop's takeover), without changing anything.
+  UnitFigures unit_after_fill(PosIdx p, Side side, Price px, Qty q) const noexcept;
   fx::i128 position_mm(PosIdx p) const noexcept;
   fx::i128 position_unrealized(PosIdx p) const noexcept {
     return unrealized(positions_[p], inst_[positions_[p].instrument]);
@@ -176,6 +179,8 @@ class MarginEngine {
   fx::i128 unrealized(const Position& r, const Inst& in) const noexcept;
 
   void apply(PosIdx p, Inst& in, Qty dq, Price px, fx::i128 v, Money fee, Money& realized) noexcept;
+  static void settle(Position& r, Money& balance, const Inst& in, Qty dq, Price px, fx::i128 v,
+                     Money& realized) noexcept;
   void size_changed(PosIdx p, Inst& in, Qty before) noexcept;
   void emit_position(const Position& r, Money realized) noexcept;
 
