@@ -29,6 +29,7 @@
 #include "support/reference_engine.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <iterator>
 #include <set>
 #include <stdexcept>
@@ -559,8 +560,11 @@ void ReferenceEngine::on_instrument(const wire::InstrumentDefinition& m) {
   // Redefining an instrument that has live orders (resting or untriggered stops).
   for (const auto& [id, o] : orders_)
     if (o->instrument == m.instrument) return bad();
-  // The new definition replaces the old one; last price and index are kept.
-  instruments_[m.instrument].def = m;
+  // The new definition replaces the old one; last price and index are kept. The circuit
+  // breaker keeps a pause; its next window starts at the next trade.
+  Instrument& ins = instruments_[m.instrument];
+  ins.def = m;
+  ins.window_set = false;
 }
 
 void ReferenceEngine::on_deposit(const wire::Deposit& m) {
@@ -1813,12 +1817,7 @@ void ReferenceEngine::deleverage(const Unit& u, InstrumentId i, Side side, Price
 // matching.md validations, before the margin checks; triggered stops still trade.
 
 namespace {
-// docs/liquidation.md, "Readings of this page": the circuit breaker is not implemented yet, its
-// fields are accepted and ignored. The rules below are the reading kept for when it is.
-constexpr bool kCircuitBreakers = false;
-bool circuit_on(const wire::InstrumentDefinition& d) {
-  return kCircuitBreakers && d.circuit_band > 0 && d.circuit_window_ms > 0;
-}
+bool circuit_on(const wire::InstrumentDefinition& d) { return d.circuit_band > 0 && d.circuit_window_ms > 0; }
 }  // namespace
 
 void ReferenceEngine::circuit_resume() {
@@ -1855,7 +1854,9 @@ void ReferenceEngine::circuit_after_trade(Instrument& ins) {
   const I128 band = floor_div(I128{ins.anchor} * ins.def.circuit_band, kRateOne);
   if (abs128(I128{ins.last} - ins.anchor) <= band) return;
   ins.paused = true;
-  ins.until = narrow(I128{current_.header().ts_ns} + I128{ins.def.circuit_pause_ms} * 1000000, "pause end");
+  // A pause ending beyond the last representable timestamp lasts until then.
+  ins.until = static_cast<Timestamp>(std::min<I128>(I128{current_.header().ts_ns} + I128{ins.def.circuit_pause_ms} * 1000000,
+                                                    std::numeric_limits<Timestamp>::max()));
   auto c = wire::make<wire::CircuitBreaker>();
   c.instrument = ins.def.instrument;
   c.paused = 1;
