@@ -222,6 +222,11 @@ const Scenario kScenarios[] = {
     {"position_records", 0x5EED000C, 40,
      make({.max_instruments = 4, .max_accounts = 6, .max_orders = 256, .max_levels_per_book = 4096, .max_positions = 7},
           4, 5)},
+    // The same layout on another stream: a backstop takeover needing a record while the table
+    // is full of records emptied earlier in the same event.
+    {"position_records_b", 0x9E3779B921A77C19, 20,
+     make({.max_instruments = 4, .max_accounts = 6, .max_orders = 256, .max_levels_per_book = 4096, .max_positions = 7},
+          4, 5)},
     // No pool at all: nothing may rest.
     {"no_pool", 0x5EED000B, 10,
      make({.max_instruments = 2, .max_accounts = 3, .max_orders = 0, .max_levels_per_book = 64}, 2, 3)},

@@ -1083,7 +1083,10 @@ struct Engine::Impl {
     for (std::uint32_t k = 0; k < backstop_count; ++k) {
       const AccountId b = backstops[k];
       if (b == u.account) continue;
-      const PosIdx bpos = margin.ensure(b, id);
+      PosIdx bpos = margin.ensure(b, id);
+      // A full table may hold records emptied earlier in this event (docs/margin.md: a record
+      // is a position, live orders or an explicit mode); they make room first.
+      if (bpos == kNilPos && margin.reclaim_empty()) bpos = margin.ensure(b, id);
       if (bpos == kNilPos) continue;
       if (margin.check_order(bpos, OrderTerms{opposite(side), bp, rem, false}, nullptr) != RejectReason::None ||
           backstop_under_water_after(bpos, opposite(side), bp, rem)) {

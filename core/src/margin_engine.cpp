@@ -95,6 +95,27 @@ PosIdx MarginEngine::ensure(AccountId a, InstrumentId i) noexcept {
   return p;
 }
 
+// Records emptied during this event are released at its end; a backstop's takeover needing a
+// record before then frees those of the accounts changed so far (a queued unit's stays).
+bool MarginEngine::reclaim_empty() noexcept {
+  bool freed = false;
+  for (std::uint32_t k = 0; k < dirty_count_; ++k) {
+    Account& acc = (*accounts_)[dirty_[k]];
+    for (PosIdx p = acc.positions; p != kNilPos;) {
+      const PosIdx next = positions_[p].acct_next;
+      const Position& r = positions_[p];
+      const bool empty = r.size == 0 && r.orders == 0 && r.isolated == 0 &&
+                         !(r.flags & (position_flags::kExplicitMode | position_flags::kQueued | position_flags::kCandidate));
+      if (empty) {
+        positions_.release(p, acc.positions);
+        freed = true;
+      }
+      p = next;
+    }
+  }
+  return freed;
+}
+
 void MarginEngine::release_if_empty(PosIdx p) noexcept {
   const Position& r = positions_[p];
   if (r.size != 0 || r.orders != 0 || r.isolated != 0 || (r.flags & position_flags::kExplicitMode)) return;

@@ -51,6 +51,7 @@ class MarginEngine {
   PosIdx find(AccountId a, InstrumentId i) const noexcept { return positions_.find(a, i); }
   PosIdx ensure(AccountId a, InstrumentId i) noexcept;  // kNilPos when the table is full
   void release_if_empty(PosIdx p) noexcept;
+  bool reclaim_empty() noexcept;  // releases records emptied during the event; true if any
   const Position& position(PosIdx p) const noexcept { return positions_[p]; }
 
   // --- orders ---
