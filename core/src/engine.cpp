@@ -1121,10 +1121,14 @@ struct Engine::Impl {
       adl[n++] = adl_rank(margin.position_unrealized(hp), r.entry, margin.position_notional(hp),
                           margin.unit(r.account, unit_pos).equity, r.account, hp);
     }
-    std::sort(adl.data(), adl.data() + n, adl_before);
+    // Only the first few ranks are usually needed: a heap gives them in rank order in
+    // O(n + k log n) instead of sorting all n holders.
+    const auto after = [](const AdlCandidate& x, const AdlCandidate& y) { return adl_before(y, x); };
+    std::make_heap(adl.data(), adl.data() + n, after);
     Qty total = 0;
-    for (std::uint32_t k = 0; k < n && rem > 0; ++k) {
-      const AdlCandidate& c = adl[k];
+    for (std::uint32_t k = 0, left = n; left > 0 && rem > 0; ++k, --left) {
+      std::pop_heap(adl.data(), adl.data() + left, after);
+      const AdlCandidate& c = adl[left - 1];
       const Qty have = margin.position(c.pos).size;
       const Qty q = std::min<Qty>(rem, have < 0 ? -have : have);
       rem -= q;

@@ -232,6 +232,24 @@ i128 MarginEngine::requirement(const Position& r, const Inst& in, i128 w) const 
   return im > r.isolated ? im - r.isolated : 0;
 }
 
+// The cross unit's equity, maintenance margin and notional without the initial margin: what
+// detection and liquidation read (the IMR's worst-case positions cost most of summarize()).
+MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a) const noexcept {
+  const Account& acc = (*accounts_)[a];
+  Summary s;
+  s.equity = acc.balance;
+  for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
+    const Inst& in = inst_[r.instrument];
+    const i128 n = notional(r, in);
+    s.equity += unrealized(r, in);
+    s.mm += in.brackets.maintenance(n);
+    s.notional += n;
+  }
+  return s;
+}
+
 MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
   const Account& acc = (*accounts_)[a];
   Summary s;
@@ -544,7 +562,7 @@ void MarginEngine::publish_marks() noexcept {
 
 MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   Account& acc = (*accounts_)[a];
-  const Summary s = summarize(a);
+  const Summary s = maintenance_summary(a);
   set_below(acc.flags, account_flags::kBelow, s.equity < s.mm);
   const i128 slack = s.equity - s.mm;
   std::uint32_t cross = 0;
@@ -663,7 +681,7 @@ void MarginEngine::set_below(std::uint8_t& flags, std::uint8_t bit, bool below) 
 MarginEngine::UnitFigures MarginEngine::unit(AccountId a, PosIdx iso) const noexcept {
   UnitFigures f;
   if (iso == kNilPos) {
-    const Summary s = summarize(a);
+    const Summary s = maintenance_summary(a);
     f.equity = s.equity;
     f.mm = s.mm;
     return f;

@@ -174,6 +174,7 @@ class MarginEngine {
     fx::i128 notional = 0;  // sum of cross notionals (watch allotment)
   };
   Summary summarize(AccountId a) const noexcept;
+  Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
   fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
   fx::i128 notional(const Position& r, const Inst& in) const noexcept;
