@@ -907,7 +907,7 @@ MarginTotals MarginEngine::totals() const noexcept {
 InstrumentTotals MarginEngine::instrument_totals(InstrumentId i) const noexcept {
   const Inst& in = inst_[i];
   InstrumentTotals t;
-  t.open_interest = in.open_interest;
+  t.open_interest = static_cast<Qty>(std::min<i128>(in.open_interest, std::numeric_limits<Qty>::max()));
   t.holders = in.holder_count;
   t.fees = in.fees;
   t.funding_paid = in.funding_paid;

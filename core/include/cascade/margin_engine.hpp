@@ -161,7 +161,7 @@ class MarginEngine {
     std::uint32_t holder_count = 0;
     WatchHeap lo;  // keyed by -watch_lo: pops when the mark falls below watch_lo
     WatchHeap hi;  // keyed by watch_hi: pops when the mark rises above watch_hi
-    Qty open_interest = 0;
+    fx::i128 open_interest = 0;  // 128 bits: between a fill's two sides it may pass 2^63
     Money fees = 0, funding_paid = 0, funding_received = 0;
   };
 
