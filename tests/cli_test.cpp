@@ -324,6 +324,56 @@ TEST_F(Cli, ReplayReportIsDeterministicAndItsDigestMatchesTheOutput) {
       << j.out;
 }
 
+// The liquidation section of the replay report (docs/cli.md), pinned on a stream with one
+// liquidation through the book (the long of account 1 at index 94: fills 50 @ 96 and 50 @ 95,
+// fees 48 + 47.5 USD) and one backstop takeover (account 4 at index 88: 100 @ 84 to account 8).
+TEST_F(Cli, ReplayReportsLiquidations) {
+  write_file(path("liq.txt"),
+      "# cascade v1 kind=input created_ns=1700000000000000000 creator=\"cli test\"\n"
+      "instrument seq=1 ts=1700000000001000000 instrument=0 symbol=PERP price_decimals=0 qty_decimals=0 tick_size=1 lot_size=1 min_price=1 max_price=100000 max_order_qty=1000000 reference_price=0 price_band=0 market_band=0 maker_fee=0 taker_fee=0 liquidation_fee=0.01 circuit_band=0 circuit_window_ms=0 circuit_pause_ms=0 mark_band=0.00000001 tier_count=2 tier0=10000:0.1:0.05:0 tier1=100000:0.2:0.1:500\n"
+      "index_price seq=2 ts=1700000000002000000 instrument=0 price=100\n"
+      "deposit seq=3 ts=1700000000003000000 account=1 amount=1000 transfer_id=1\n"
+      "deposit seq=4 ts=1700000000004000000 account=2 amount=1000000 transfer_id=2\n"
+      "deposit seq=5 ts=1700000000005000000 account=3 amount=1000000 transfer_id=3\n"
+      "new_order seq=6 ts=1700000000006000000 order_id=1 account=2 instrument=0 side=sell type=limit tif=gtc price=100 qty=100\n"
+      "new_order seq=7 ts=1700000000007000000 order_id=2 account=1 instrument=0 side=buy type=limit tif=gtc price=100 qty=100\n"
+      "new_order seq=8 ts=1700000000008000000 order_id=3 account=3 instrument=0 side=buy type=limit tif=gtc price=96 qty=50\n"
+      "new_order seq=9 ts=1700000000009000000 order_id=4 account=3 instrument=0 side=buy type=limit tif=gtc price=95 qty=100\n"
+      "index_price seq=10 ts=1700000000010000000 instrument=0 price=94\n"
+      "cancel seq=11 ts=1700000000011000000 order_id=4 account=3 instrument=0\n"
+      "deposit seq=12 ts=1700000000012000000 account=4 amount=1000 transfer_id=4\n"
+      "deposit seq=13 ts=1700000000013000000 account=8 amount=100000 transfer_id=5\n"
+      "account_settings seq=14 ts=1700000000014000000 account=8 instrument=all margin_mode=cross role=backstop\n"
+      "new_order seq=15 ts=1700000000015000000 order_id=5 account=2 instrument=0 side=sell type=limit tif=gtc price=94 qty=100\n"
+      "new_order seq=16 ts=1700000000016000000 order_id=6 account=4 instrument=0 side=buy type=limit tif=gtc price=94 qty=100\n"
+      "index_price seq=17 ts=1700000000017000000 instrument=0 price=88\n");
+  const Result e = cascade("encode liq.txt -o liq.evt");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const Result r = cascade("replay liq.evt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string section =
+      "insurance fund  95.5\n"
+      "liquidations    2 (max depth 0; largest cascade 1 steps, from input seq 10)\n"
+      "  book fills    2\n"
+      "  notional      9550\n"
+      "  backstop      8400 (1)\n"
+      "  deleveraged   0 (0)\n"
+      "  fees to fund  95.5\n"
+      "  bankruptcies  0 (0)\n"
+      "  socialized    0\n"
+      "insurance fund before 0, after 95.5\n";
+  EXPECT_NE(r.out.find(section), std::string::npos) << r.out;
+  const Result j = cascade("replay liq.evt --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_NE(j.out.find("\"insurance_fund\":\"95.5\",\"liquidations\":2,\"liquidation_book_fills\":2,"
+                       "\"liquidated_notional\":\"9550\",\"backstop_notional\":\"8400\",\"deleveraged_notional\":\"0\","
+                       "\"liquidation_fees\":\"95.5\",\"bankruptcies\":0,\"socialized_losses\":\"0\","
+                       "\"insurance_fund_before\":\"0\",\"max_cascade_depth\":0,\"largest_cascade\":1,"
+                       "\"largest_cascade_origin\":10"),
+            std::string::npos)
+      << j.out;
+}
+
 TEST_F(Cli, ReplayRefusesAnOutputStream) {
   encode_sample();
   ASSERT_EQ(cascade("replay sample.evt -o out.evt").code, 0);

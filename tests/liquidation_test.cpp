@@ -466,6 +466,73 @@ TEST_F(LiquidationTest, CrossAccountWithTwoInstruments) {
   EXPECT_EQ(eng.live_orders(), 0u);
 }
 
+// The backstop hand-off guard (step 7): V (950 USD) passes the pre-trade check of a 100 @ 90
+// buy (IM 900) but would hold 100 at 90 with the mark at 80: equity 950 - 1,000 = -50 < MM
+// 400, so it would be liquidated at once and hand the position on. It is skipped; W takes it.
+TEST_F(LiquidationTest, BackstopLeftUnderWaterByTheTakeoverIsSkipped) {
+  ASSERT_EQ(send(perp(0)), Lines{});
+  index(100);
+  deposit(A, 1'000 * kUsd);
+  deposit(B, 1'000'000 * kUsd);
+  deposit(V, 950 * kUsd);
+  deposit(W, 100'000 * kUsd);
+  using wire::AccountRole, wire::MarginMode;
+  quiet(t::account_settings(0, 0, V, kAllInstruments, MarginMode::Cross, AccountRole::Backstop));
+  quiet(t::account_settings(0, 0, W, kAllInstruments, MarginMode::Cross, AccountRole::Backstop));
+  open_long(1, A, B, 100, 100);
+  const SeqNo origin = seq + 1;
+  const std::string o = " depth=0 origin=" + s(origin);
+  // Equity 1,000 - 2,000 = -1,000, MM 400; bp = ceil(80 - floor(-1,000 / 100)) = 90.
+  EXPECT_EQ(cascade(t::index_price(0, 0, 0, 80)),
+            (Lines{"liq 1 inst=all triggered - qty=0 price=0 amount=-1400000000" + o,
+                   "liq 1 inst=all orders_cancelled - qty=0 price=0 amount=0" + o,
+                   "liq 1 inst=0 book_order sell qty=100 price=90 amount=0" + o,
+                   "fill 8<-1 100@90 fees=0/0 flags=3 ids=0/0",
+                   "position 8/0 size=100 entry=9000000000 pnl=0",
+                   "position 1/0 size=0 entry=0 pnl=-1000000000",
+                   "liq 1 inst=0 backstop sell qty=100 price=90 amount=8" + o,
+                   "liq 1 inst=all completed - qty=0 price=0 amount=0" + o}));
+  EXPECT_TRUE(eng.account(V).positions.empty());  // the record made for the check is released
+  EXPECT_EQ(eng.liquidation_totals().liquidations, 1u);
+  EXPECT_EQ(eng.liquidation_totals().backstop_takeovers, 1u);
+}
+
+// While the circuit breaker pauses the instrument, steps 6 and 8 are skipped: C's bids at 96
+// and 95 would absorb A's 100 inside bp 90, but the position goes to the backstop W.
+// Band 2% of the anchor 100 (the first trade): the trade at 97 is 3 away and pauses.
+TEST_F(LiquidationTest, PausedInstrumentLiquidatesAgainstTheBackstop) {
+  auto d = perp(0);
+  d.circuit_band = 2'000'000;
+  d.circuit_window_ms = 60'000;
+  d.circuit_pause_ms = 60'000;
+  ASSERT_EQ(send(d), Lines{});
+  index(100);
+  deposit(A, 1'000 * kUsd);
+  deposit(B, 1'000'000 * kUsd);
+  deposit(C, 1'000'000 * kUsd);
+  deposit(W, 100'000 * kUsd);
+  quiet(t::account_settings(0, 0, W, kAllInstruments, wire::MarginMode::Cross, wire::AccountRole::Backstop));
+  open_long(1, A, B, 100, 100);
+  quiet(lim(3, C, Buy, 97, 1));
+  quiet(lim(4, C, Buy, 96, 50));
+  quiet(lim(5, C, Buy, 95, 100));
+  quiet(lim(6, B, Sell, 97, 1, 0, TimeInForce::IOC));
+  EXPECT_EQ(send(lim(7, B, Sell, 96, 1, 0, TimeInForce::IOC)), Lines{"rejected 7"});  // InstrumentPaused
+  const SeqNo origin = seq + 1;
+  const std::string o = " depth=0 origin=" + s(origin);
+  EXPECT_EQ(cascade(t::index_price(0, 0, 0, 94)),
+            (Lines{"liq 1 inst=all triggered - qty=0 price=0 amount=-70000000" + o,
+                   "liq 1 inst=all orders_cancelled - qty=0 price=0 amount=0" + o,
+                   "liq 1 inst=0 book_order sell qty=100 price=90 amount=0" + o,
+                   "fill 8<-1 100@90 fees=0/0 flags=3 ids=0/0",
+                   "position 8/0 size=100 entry=9000000000 pnl=0",
+                   "position 1/0 size=0 entry=0 pnl=-1000000000",
+                   "liq 1 inst=0 backstop sell qty=100 price=90 amount=8" + o,
+                   "liq 1 inst=all completed - qty=0 price=0 amount=0" + o}));
+  EXPECT_EQ(eng.liquidation_totals().book_fills, 0u);
+  EXPECT_EQ(eng.last_price(0), 97);
+}
+
 // An account whose equity is short of the maintenance margin only because of the book-only
 // instrument is never liquidated: unmargined markets take no part (MM = 0).
 TEST_F(LiquidationTest, BookOnlyInstrumentsAreNeverLiquidated) {

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "cascade/account_table.hpp"
+#include "cascade/circuit_breaker.hpp"
 #include "cascade/depth_tracker.hpp"
 #include "cascade/event_output.hpp"
 #include "cascade/liquidation_adl.hpp"
@@ -53,6 +54,7 @@ struct Instrument {
   Price last = 0;   // last trade price (0 = never traded)
   Price index = 0;  // last index price (0 = none)
   std::uint32_t live = 0;  // pool nodes owned: resting, stops, and the order in flight
+  CircuitBreakerState breaker;
 
   bool on_tick(Price p) const noexcept { return p % def.tick_size == 0; }
   bool in_range(Price p) const noexcept { return p >= def.min_price && p <= def.max_price; }
@@ -94,6 +96,7 @@ struct Engine::Impl {
 
   Timestamp clock = 0;
   bool have_clock = false;
+  std::uint32_t paused_count = 0;  // instruments paused by their circuit breaker
 
   // Liquidation (docs/liquidation.md): the cascade queue, scratch for one detection round and
   // one ADL ranking, the backstop accounts in ascending id.
@@ -358,6 +361,7 @@ struct Engine::Impl {
       book.reduce(h, q);
       margin.add_order(maker_pos, MarginEngine::terms(mk));
       in.qty -= q;
+      ins.breaker.before_trade(ins.def, clock, ins.last, px);
       ins.last = px;
       filled = true;
       const fx::i128 value = fx::value(px, q, fx::money_exponent(ins.def.price_decimals, ins.def.qty_decimals));
@@ -380,6 +384,7 @@ struct Engine::Impl {
       if (mk.qty == 0) remove_resting(ins, h);
       if (margin.reduce_only_excess(maker_pos)) cancel_reduce_only(ins, maker_pos);
       if (margin.reduce_only_excess(in.pos)) cancel_reduce_only(ins, in.pos);
+      after_trade(ins, in.instrument);
     }
     if (in.qty == 0) {
       finish_incoming(ins, in);
@@ -437,6 +442,47 @@ struct Engine::Impl {
   }
 
   // ---------------------------------------------------------------------------------------
+  // circuit breaker (docs/liquidation.md)
+
+  void emit_breaker(InstrumentId id, const CircuitBreakerState& b, bool paused) noexcept {
+    auto c = make<wire::CircuitBreaker>();
+    c.instrument = id;
+    c.paused = paused ? 1 : 0;
+    c.reference_price = b.anchor();
+    c.until_ns = b.until();
+    emit(c);
+  }
+
+  // After a trade's settlement: a move beyond the band pauses the instrument; the order that
+  // made it keeps matching.
+  void after_trade(Instrument& ins, InstrumentId id) noexcept {
+    if (!ins.breaker.after_trade(ins.def, clock, ins.last)) return;
+    ++paused_count;
+    emit_breaker(id, ins.breaker, true);
+  }
+
+  // While paused, a market order or a limit crossing the opposite best would take liquidity.
+  static bool takes_while_paused(const Instrument& ins, Side side, bool market, Price price) noexcept {
+    if (!ins.breaker.paused()) return false;
+    if (market) return true;
+    const OrderBook& b = ins.book;
+    return side == Side::Buy ? (b.best_ask() != kNone && price >= b.price(b.best_ask()))
+                             : (b.best_bid() != kNone && price <= b.price(b.best_bid()));
+  }
+
+  // Pauses that end at or before this input's timestamp, instruments ascending. Only runs
+  // while some instrument is paused.
+  void resume_breakers() noexcept {
+    for (InstrumentId id = 0; id < cfg.max_instruments && paused_count > 0; ++id) {
+      Instrument& ins = instruments[id];
+      if (!ins.breaker.paused() || clock < ins.breaker.until()) continue;
+      emit_breaker(id, ins.breaker, false);
+      ins.breaker.resume(ins.def, clock, ins.last);
+      --paused_count;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
   // input events
 
   void on_new_order(const EventView& ev) noexcept {
@@ -487,6 +533,7 @@ struct Engine::Impl {
                               : (b.best_bid() != kNone && o.price <= b.price(b.best_bid())))
         return reject(ev, RejectReason::PostOnlyWouldTake);
     }
+    if (!stop && takes_while_paused(ins, o.side, market, o.price)) return reject(ev, RejectReason::InstrumentPaused);
     const PosIdx pos = margin.ensure(o.account, o.instrument);
     if (pos == kNilPos) return reject(ev, RejectReason::AccountCapacity);
     const Price counted_at = o.order_type == OrderType::StopMarket ? o.trigger_price
@@ -604,6 +651,7 @@ struct Engine::Impl {
                               : (b.best_bid() != kNone && m.new_price <= b.price(b.best_bid())))
         return reject(ev, RejectReason::PostOnlyWouldTake);
     }
+    if (takes_while_paused(ins, n.side, false, m.new_price)) return reject(ev, RejectReason::InstrumentPaused);
     const PosIdx pos = pos_of(n);
     const OrderTerms old = MarginEngine::terms(n);
     const RejectReason risk = margin.check_order(pos, OrderTerms{n.side, m.new_price, m.new_qty, old.reduce_only}, &old);
@@ -682,6 +730,7 @@ struct Engine::Impl {
     }
     ins.def = d;
     ins.defined = true;
+    ins.breaker.redefine();
   }
 
   void on_deposit(const EventView& ev) noexcept {
@@ -933,13 +982,13 @@ struct Engine::Impl {
     auto rem = static_cast<Qty>(q);
     emit_liq(u, wire::LiquidationStage::BookOrder, id, close, rem, bpx, 0);
 
-    // 6. through the book
-    rem = liq_match(ins, id, u, p, close, bpx, rem);
+    // 6. through the book, unless the circuit breaker paused the instrument
+    if (!ins.breaker.paused()) rem = liq_match(ins, id, u, p, close, bpx, rem);
     // 7. backstop
     if (rem > 0) rem = take_by_backstop(u, p, id, close, bpx, rem);
     // 8. through the book with the insurance fund
     const Money fund = margin.insurance_fund();
-    if (rem > 0 && fund > 0) {
+    if (rem > 0 && fund > 0 && !ins.breaker.paused()) {
       const i128 g = price_distance(fund, rem, m);
       i128 bpi = close == Side::Sell ? ceil_div(bp - g, tick) * tick : floor_div(bp + g, tick) * tick;
       bpi = std::clamp<i128>(bpi, ins.def.min_price, ins.def.max_price);
@@ -972,6 +1021,7 @@ struct Engine::Impl {
       book.reduce(h, q);
       margin.add_order(maker_pos, MarginEngine::terms(mk));
       qty -= q;
+      ins.breaker.before_trade(ins.def, clock, ins.last, px);
       ins.last = px;
       const i128 value = fx::value(px, q, m);
       const Money maker_fee = margin.fee(id, value, true);
@@ -1004,6 +1054,7 @@ struct Engine::Impl {
       if (mk.qty == 0) remove_resting(ins, h);
       if (margin.reduce_only_excess(maker_pos)) cancel_reduce_only(ins, maker_pos);
       if (margin.reduce_only_excess(pos)) cancel_reduce_only(ins, pos);
+      after_trade(ins, id);
     }
     return qty;
   }
@@ -1035,10 +1086,13 @@ struct Engine::Impl {
     for (std::uint32_t k = 0; k < backstop_count; ++k) {
       const AccountId b = backstops[k];
       if (b == u.account) continue;
-      const PosIdx bpos = margin.ensure(b, id);
+      PosIdx bpos = margin.ensure(b, id);
+      // A full table may hold records emptied earlier in this event (docs/margin.md: a record
+      // is a position, live orders or an explicit mode); they make room first.
+      if (bpos == kNilPos && margin.reclaim_empty()) bpos = margin.ensure(b, id);
       if (bpos == kNilPos) continue;
       if (margin.check_order(bpos, OrderTerms{opposite(side), bp, rem, false}, nullptr) != RejectReason::None ||
-          backstop_under_water_after(b, bpos, id, opposite(side), bp, rem)) {
+          backstop_under_water_after(bpos, opposite(side), bp, rem)) {
         margin.release_if_empty(bpos);
         continue;
       }
@@ -1053,20 +1107,9 @@ struct Engine::Impl {
 
   // Would taking q at bp leave the backstop's unit below maintenance at the step's marks? A
   // takeover that does would only hand the position on to the next backstop, and back.
-  bool backstop_under_water_after(AccountId b, PosIdx bpos, InstrumentId id, Side take, Price bp, Qty q) const noexcept {
-    const Position& r = margin.position(bpos);
-    const bool iso = r.flags & position_flags::kIsolated;
-    const auto f = margin.unit(b, iso ? bpos : kNilPos);
-    const int m = margin.money_exp(id);
-    const i128 mark = margin.mark(id);
-    // Buying below the mark (selling above it) gains at once; rounded against the backstop.
-    const i128 gain = take == Side::Buy ? fx::value(mark, q, m) - fx::value_up(bp, q, m)
-                                        : fx::value(bp, q, m) - fx::value_up(mark, q, m);
-    const i128 equity = f.equity + gain;
-    const i128 size = static_cast<i128>(r.size) + (take == Side::Buy ? q : -q);
-    const i128 mm_new = margin.brackets(id).maintenance(fx::value_up(mark, size < 0 ? -size : size, m));
-    const i128 mm = f.mm - (r.size != 0 ? margin.position_mm(bpos) : 0) + mm_new;
-    return equity < mm;
+  bool backstop_under_water_after(PosIdx bpos, Side take, Price bp, Qty q) const noexcept {
+    const MarginEngine::UnitFigures f = margin.unit_after_fill(bpos, take, bp, q);
+    return f.equity < f.mm;
   }
 
   // 9. Close the remainder against opposite positions in ADL rank order.
@@ -1081,10 +1124,14 @@ struct Engine::Impl {
       adl[n++] = adl_rank(margin.position_unrealized(hp), r.entry, margin.position_notional(hp),
                           margin.unit(r.account, unit_pos).equity, r.account, hp);
     }
-    std::sort(adl.data(), adl.data() + n, adl_before);
+    // Only the first few ranks are usually needed: a heap gives them in rank order in
+    // O(n + k log n) instead of sorting all n holders.
+    const auto after = [](const AdlCandidate& x, const AdlCandidate& y) { return adl_before(y, x); };
+    std::make_heap(adl.data(), adl.data() + n, after);
     Qty total = 0;
-    for (std::uint32_t k = 0; k < n && rem > 0; ++k) {
-      const AdlCandidate& c = adl[k];
+    for (std::uint32_t k = 0, left = n; left > 0 && rem > 0; ++k, --left) {
+      std::pop_heap(adl.data(), adl.data() + left, after);
+      const AdlCandidate& c = adl[left - 1];
       const Qty have = margin.position(c.pos).size;
       const Qty q = std::min<Qty>(rem, have < 0 ? -have : have);
       rem -= q;
@@ -1167,6 +1214,7 @@ struct Engine::Impl {
     if (have_clock && ts < clock) return reject(ev, RejectReason::TimestampBackwards);
     clock = ts;
     have_clock = true;
+    if (paused_count > 0) resume_breakers();
     switch (type) {
       case wire::MsgType::NewOrder: on_new_order(ev); break;
       case wire::MsgType::CancelOrder: on_cancel(ev); break;

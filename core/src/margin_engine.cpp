@@ -70,12 +70,11 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   const bool redefined = in.defined;
   in.defined = true;
   touch_mark(d.instrument);
-  // New brackets invalidate every watch range on the instrument: certify them again.
+  // New brackets invalidate every watch range on the instrument: certify its holders again,
+  // whole accounts (an isolated position becoming margined makes a cross unit with a negative
+  // C liquidatable, docs/liquidation.md "Readings").
   if (redefined)
-    for (std::uint32_t k = 1; k <= in.holder_count; ++k) {
-      const PosIdx p = in.holders[k];
-      if (positions_[p].flags & position_flags::kIsolated) evaluate_isolated(p); else evaluate(positions_[p].account);
-    }
+    for (std::uint32_t k = 1; k <= in.holder_count; ++k) evaluate(positions_[in.holders[k]].account);
   return true;
 }
 
@@ -94,6 +93,27 @@ PosIdx MarginEngine::ensure(AccountId a, InstrumentId i) noexcept {
     if (acc.flags & account_flags::kIsolatedDefault) r.flags |= position_flags::kIsolated;
   }
   return p;
+}
+
+// Records emptied during this event are released at its end; a backstop's takeover needing a
+// record before then frees those of the accounts changed so far (a queued unit's stays).
+bool MarginEngine::reclaim_empty() noexcept {
+  bool freed = false;
+  for (std::uint32_t k = 0; k < dirty_count_; ++k) {
+    Account& acc = (*accounts_)[dirty_[k]];
+    for (PosIdx p = acc.positions; p != kNilPos;) {
+      const PosIdx next = positions_[p].acct_next;
+      const Position& r = positions_[p];
+      const bool empty = r.size == 0 && r.orders == 0 && r.isolated == 0 &&
+                         !(r.flags & (position_flags::kExplicitMode | position_flags::kQueued | position_flags::kCandidate));
+      if (empty) {
+        positions_.release(p, acc.positions);
+        freed = true;
+      }
+      p = next;
+    }
+  }
+  return freed;
 }
 
 void MarginEngine::release_if_empty(PosIdx p) noexcept {
@@ -212,6 +232,24 @@ i128 MarginEngine::requirement(const Position& r, const Inst& in, i128 w) const 
   return im > r.isolated ? im - r.isolated : 0;
 }
 
+// The cross unit's equity, maintenance margin and notional without the initial margin: what
+// detection and liquidation read (the IMR's worst-case positions cost most of summarize()).
+MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a) const noexcept {
+  const Account& acc = (*accounts_)[a];
+  Summary s;
+  s.equity = acc.balance;
+  for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
+    const Inst& in = inst_[r.instrument];
+    const i128 n = notional(r, in);
+    s.equity += unrealized(r, in);
+    s.mm += in.brackets.maintenance(n);
+    s.notional += n;
+  }
+  return s;
+}
+
 MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
   const Account& acc = (*accounts_)[a];
   Summary s;
@@ -255,6 +293,16 @@ void MarginEngine::fill(InstrumentId i, PosIdx maker, PosIdx taker, Side aggress
 void MarginEngine::apply(PosIdx p, Inst& in, Qty dq, Price px, i128 v, Money fee, Money& realized) noexcept {
   Position& r = positions_[p];
   Account& acc = (*accounts_)[r.account];
+  const Qty before = r.size;
+  settle(r, acc.balance, in, dq, px, v, realized);
+  acc.balance -= fee;
+  size_changed(p, in, before);
+  touch(r.account);
+}
+
+// A fill's effect on one record and its account's balance, fees aside.
+void MarginEngine::settle(Position& r, Money& balance, const Inst& in, Qty dq, Price px, i128 v,
+                          Money& realized) noexcept {
   const bool iso = r.flags & position_flags::kIsolated;
   const Qty before = r.size;
   const int dir = dq > 0 ? 1 : -1;
@@ -272,12 +320,12 @@ void MarginEngine::apply(PosIdx p, Inst& in, Qty dq, Price px, i128 v, Money fee
     const i128 vc = c < adq ? fx::value(px, c, in.m) : v;
     const i128 pnl = -dir * vc - removed;
     realized = money(pnl);
-    acc.balance = money(acc.balance + pnl);
+    balance = money(balance + pnl);
     r.entry = money(r.entry - removed);
     if (iso) {
       const i128 share = c == s ? i128{r.isolated} : fx::trunc_div(i128{r.isolated} * c, s);
       r.isolated = money(r.isolated - share);
-      acc.balance = money(acc.balance + share);
+      balance = money(balance + share);
     }
     r.size = static_cast<Qty>(before + dir * c);
     if (c < adq) {
@@ -289,12 +337,9 @@ void MarginEngine::apply(PosIdx p, Inst& in, Qty dq, Price px, i128 v, Money fee
   if (iso && opened > 0) {
     // The initial margin of the increase, at the fill price, moves into the position.
     const i128 moved = in.brackets.initial_part(opened, fx::value_up(px, abs128(r.size), in.m));
-    acc.balance = money(acc.balance - moved);
+    balance = money(balance - moved);
     r.isolated = money(r.isolated + moved);
   }
-  acc.balance -= fee;
-  size_changed(p, in, before);
-  touch(r.account);
 }
 
 void MarginEngine::size_changed(PosIdx p, Inst& in, Qty before) noexcept {
@@ -517,7 +562,7 @@ void MarginEngine::publish_marks() noexcept {
 
 MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   Account& acc = (*accounts_)[a];
-  const Summary s = summarize(a);
+  const Summary s = maintenance_summary(a);
   set_below(acc.flags, account_flags::kBelow, s.equity < s.mm);
   const i128 slack = s.equity - s.mm;
   std::uint32_t cross = 0;
@@ -584,7 +629,9 @@ void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   // on every move of the mark while the cascade walks the price (quadratic in a cascade).
   const bool queued = (r.flags & position_flags::kIsolated) ? (r.flags & position_flags::kQueued) != 0
                                                             : ((*accounts_)[r.account].flags & account_flags::kQueued) != 0;
-  if (queued) {
+  // A flat record has nothing to watch (a recovered isolated unit may be flat when its step
+  // comes); left armed, it would stay in the heap after a switch to cross and never re-arm.
+  if (queued || r.size == 0) {
     disarm(p, inst_[r.instrument]);
     return;
   }
@@ -634,7 +681,7 @@ void MarginEngine::set_below(std::uint8_t& flags, std::uint8_t bit, bool below) 
 MarginEngine::UnitFigures MarginEngine::unit(AccountId a, PosIdx iso) const noexcept {
   UnitFigures f;
   if (iso == kNilPos) {
-    const Summary s = summarize(a);
+    const Summary s = maintenance_summary(a);
     f.equity = s.equity;
     f.mm = s.mm;
     return f;
@@ -643,6 +690,26 @@ MarginEngine::UnitFigures MarginEngine::unit(AccountId a, PosIdx iso) const noex
   const Inst& in = inst_[r.instrument];
   f.equity = r.isolated + unrealized(r, in);
   f.mm = in.brackets.maintenance(notional(r, in));
+  return f;
+}
+
+// The unit holding record p if it took q at px on `side` (no fee), at the current marks.
+MarginEngine::UnitFigures MarginEngine::unit_after_fill(PosIdx p, Side side, Price px, Qty q) const noexcept {
+  const Position& r = positions_[p];
+  const Inst& in = inst_[r.instrument];
+  Position after = r;
+  Money balance = (*accounts_)[r.account].balance;
+  Money realized = 0;
+  settle(after, balance, in, side == Side::Buy ? q : -q, px, fx::value(px, q, in.m), realized);
+  UnitFigures f;
+  if (r.flags & position_flags::kIsolated) {
+    f.equity = after.isolated + unrealized(after, in);
+    f.mm = in.brackets.maintenance(notional(after, in));
+    return f;
+  }
+  f = unit(r.account, kNilPos);
+  f.equity += i128{balance} - (*accounts_)[r.account].balance + unrealized(after, in) - unrealized(r, in);
+  f.mm += in.brackets.maintenance(notional(after, in)) - in.brackets.maintenance(notional(r, in));
   return f;
 }
 
@@ -840,7 +907,7 @@ MarginTotals MarginEngine::totals() const noexcept {
 InstrumentTotals MarginEngine::instrument_totals(InstrumentId i) const noexcept {
   const Inst& in = inst_[i];
   InstrumentTotals t;
-  t.open_interest = in.open_interest;
+  t.open_interest = static_cast<Qty>(std::min<i128>(in.open_interest, std::numeric_limits<Qty>::max()));
   t.holders = in.holder_count;
   t.fees = in.fees;
   t.funding_paid = in.funding_paid;

@@ -343,8 +343,7 @@ wire::InstrumentDefinition RandomEvents::definition(const Model& m, int grid) co
   d.tier_count = ms.tier_count;
   for (int k = 0; k < ms.tier_count; ++k) d.tiers[k] = ms.tiers[k];
   // Liquidation fees and circuit breakers (docs/liquidation.md), fixed per instrument and layout
-  // so they take no draws: a 1-2 ms window and a band a few ticks wide would pause the busier
-  // books (the breaker is not implemented yet: both engines ignore these fields).
+  // so they take no draws: a 1-2 ms window and a band a few ticks wide pause the busier books.
   constexpr Rate kLiquidationFees[4][2] = {{500'000, 1'000'000}, {1'000'000, 0}, {200'000, 2'000'000}, {2'000'000, 300'000}};
   constexpr Rate kCircuitBands[4][2] = {{0, 3'000'000}, {2'000'000, 0}, {4'000'000, 4'000'000}, {0, 25'000'000}};
   constexpr std::uint32_t kWindows[4][2] = {{0, 1}, {1, 0}, {2, 2}, {0, 1}};

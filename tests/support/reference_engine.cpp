@@ -29,6 +29,7 @@
 #include "support/reference_engine.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <iterator>
 #include <set>
 #include <stdexcept>
@@ -559,8 +560,11 @@ void ReferenceEngine::on_instrument(const wire::InstrumentDefinition& m) {
   // Redefining an instrument that has live orders (resting or untriggered stops).
   for (const auto& [id, o] : orders_)
     if (o->instrument == m.instrument) return bad();
-  // The new definition replaces the old one; last price and index are kept.
-  instruments_[m.instrument].def = m;
+  // The new definition replaces the old one; last price and index are kept. The circuit
+  // breaker keeps a pause; its next window starts at the next trade.
+  Instrument& ins = instruments_[m.instrument];
+  ins.def = m;
+  ins.window_set = false;
 }
 
 void ReferenceEngine::on_deposit(const wire::Deposit& m) {
@@ -1724,7 +1728,8 @@ void ReferenceEngine::direct_fill(AccountId maker, AccountId taker, InstrumentId
 }
 
 // 7. The first backstop account (ascending) whose pre-trade check accepts a limit order of the
-// whole remainder at bp on the opposite side takes it.
+// whole remainder at bp on the opposite side, and that stays at or above maintenance after
+// taking it, takes it.
 Qty ReferenceEngine::backstop(const Unit& u, InstrumentId i, Side side, Price bp, Qty qty) {
   for (const auto& [b, acc] : accounts_) {
     if (acc.role != wire::AccountRole::Backstop || b == u.account) continue;
@@ -1736,6 +1741,14 @@ Qty ReferenceEngine::backstop(const Unit& u, InstrumentId i, Side side, Price bp
     o.qty = qty;
     if (!has_record(b, i) && records_full()) continue;
     if (!notional_bounded(o, 0) || !margin_allows(o, 0)) continue;
+    // "and whose unit would not be below maintenance right after the takeover at the step's
+    // marks": the takeover applied to a copy of the account, then undone.
+    const Account saved = accounts_.at(b);
+    apply_to_position(b, i, o.side, qty, bp);
+    const InstrumentId unit = is_isolated(b, i) ? i : kAllInstruments;
+    const bool under_water = unit_equity(b, unit) < unit_mm(b, unit);
+    accounts_.at(b) = saved;
+    if (under_water) continue;
     direct_fill(b, u.account, i, side, bp, qty, 0, fill_flags::kLiquidation | fill_flags::kBackstop);
     emit_liquidation(u, wire::LiquidationStage::Backstop, i, side, qty, bp, b);
     return 0;
@@ -1804,12 +1817,7 @@ void ReferenceEngine::deleverage(const Unit& u, InstrumentId i, Side side, Price
 // matching.md validations, before the margin checks; triggered stops still trade.
 
 namespace {
-// docs/liquidation.md, "Readings of this page": the circuit breaker is not implemented yet, its
-// fields are accepted and ignored. The rules below are the reading kept for when it is.
-constexpr bool kCircuitBreakers = false;
-bool circuit_on(const wire::InstrumentDefinition& d) {
-  return kCircuitBreakers && d.circuit_band > 0 && d.circuit_window_ms > 0;
-}
+bool circuit_on(const wire::InstrumentDefinition& d) { return d.circuit_band > 0 && d.circuit_window_ms > 0; }
 }  // namespace
 
 void ReferenceEngine::circuit_resume() {
@@ -1846,7 +1854,9 @@ void ReferenceEngine::circuit_after_trade(Instrument& ins) {
   const I128 band = floor_div(I128{ins.anchor} * ins.def.circuit_band, kRateOne);
   if (abs128(I128{ins.last} - ins.anchor) <= band) return;
   ins.paused = true;
-  ins.until = narrow(I128{current_.header().ts_ns} + I128{ins.def.circuit_pause_ms} * 1000000, "pause end");
+  // A pause ending beyond the last representable timestamp lasts until then.
+  ins.until = static_cast<Timestamp>(std::min<I128>(I128{current_.header().ts_ns} + I128{ins.def.circuit_pause_ms} * 1000000,
+                                                    std::numeric_limits<Timestamp>::max()));
   auto c = wire::make<wire::CircuitBreaker>();
   c.instrument = ins.def.instrument;
   c.paused = 1;

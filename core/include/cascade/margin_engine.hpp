@@ -51,6 +51,7 @@ class MarginEngine {
   PosIdx find(AccountId a, InstrumentId i) const noexcept { return positions_.find(a, i); }
   PosIdx ensure(AccountId a, InstrumentId i) noexcept;  // kNilPos when the table is full
   void release_if_empty(PosIdx p) noexcept;
+  bool reclaim_empty() noexcept;  // releases records emptied during the event; true if any
   const Position& position(PosIdx p) const noexcept { return positions_[p]; }
 
   // --- orders ---
@@ -119,6 +120,9 @@ class MarginEngine {
   int money_exp(InstrumentId i) const noexcept { return inst_[i].m; }
   const Brackets& brackets(InstrumentId i) const noexcept { return inst_[i].brackets; }
   fx::i128 position_notional(PosIdx p) const noexcept { return notional(positions_[p], inst_[positions_[p].instrument]); }
+  // The unit holding record p right after it took q at px on `side` at the current marks
+  // (docs/liquidation.md step 7: a backstop's takeover), without changing anything.
+  UnitFigures unit_after_fill(PosIdx p, Side side, Price px, Qty q) const noexcept;
   fx::i128 position_mm(PosIdx p) const noexcept;
   fx::i128 position_unrealized(PosIdx p) const noexcept {
     return unrealized(positions_[p], inst_[positions_[p].instrument]);
@@ -157,7 +161,7 @@ class MarginEngine {
     std::uint32_t holder_count = 0;
     WatchHeap lo;  // keyed by -watch_lo: pops when the mark falls below watch_lo
     WatchHeap hi;  // keyed by watch_hi: pops when the mark rises above watch_hi
-    Qty open_interest = 0;
+    fx::i128 open_interest = 0;  // 128 bits: between a fill's two sides it may pass 2^63
     Money fees = 0, funding_paid = 0, funding_received = 0;
   };
 
@@ -170,12 +174,15 @@ class MarginEngine {
     fx::i128 notional = 0;  // sum of cross notionals (watch allotment)
   };
   Summary summarize(AccountId a) const noexcept;
+  Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
   fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
   fx::i128 notional(const Position& r, const Inst& in) const noexcept;
   fx::i128 unrealized(const Position& r, const Inst& in) const noexcept;
 
   void apply(PosIdx p, Inst& in, Qty dq, Price px, fx::i128 v, Money fee, Money& realized) noexcept;
+  static void settle(Position& r, Money& balance, const Inst& in, Qty dq, Price px, fx::i128 v,
+                     Money& realized) noexcept;
   void size_changed(PosIdx p, Inst& in, Qty before) noexcept;
   void emit_position(const Position& r, Money realized) noexcept;
 
