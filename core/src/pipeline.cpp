@@ -1,7 +1,10 @@
 #include "cascade/pipeline.hpp"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,7 +47,7 @@ class Signal {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (waiting_.load(std::memory_order_relaxed)) {
       epoch_.fetch_add(1, std::memory_order_release);
-      epoch_.notify_one();
+      futex(FUTEX_WAKE_PRIVATE, 1);
     }
   }
 
@@ -59,12 +62,19 @@ class Signal {
       const std::uint32_t e = epoch_.load(std::memory_order_acquire);
       waiting_.store(true, std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (!ready()) epoch_.wait(e, std::memory_order_acquire);
+      if (!ready()) futex(FUTEX_WAIT_PRIVATE, e);  // returns at once if the epoch moved on
       waiting_.store(false, std::memory_order_relaxed);
     }
   }
 
  private:
+  // The futex directly: std::atomic::wait in libstdc++ 12 adds its own spinning and waiter
+  // bookkeeping around it.
+  void futex(int op, std::uint32_t val) noexcept {
+    static_assert(sizeof(epoch_) == 4 && std::atomic<std::uint32_t>::is_always_lock_free);
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), op, val, nullptr, nullptr, 0);
+  }
+
   std::atomic<std::uint32_t> epoch_{0};
   std::atomic<bool> waiting_{false};
 };
@@ -224,8 +234,10 @@ struct Pipeline::Impl {
     EventBuffer buf(1 << 20);
     std::uint64_t consumed = 0, produced = 0;
     const bool journaled = !config.journal_path.empty();
+    // Room for one more whole event beyond the limit, so a batch never ends up empty.
+    const std::size_t batch_bytes = std::max<std::size_t>(config.max_batch_bytes, 1 << 16);
     for (;;) {
-      const std::size_t k = in.pop_wait(stage.free_space(), stage.free_bytes());
+      const std::size_t k = in.pop_wait(stage.free_space(), std::min(stage.free_bytes(), batch_bytes));
       if (k == 0) break;
       stage.grew(k);
       std::uint64_t n = 0;

@@ -30,6 +30,10 @@ enum class WaitMode : std::uint8_t {
 struct PipelineConfig {
   std::size_t input_queue_bytes = 1 << 20;   // capacity of each queue; a batch is at most this
   std::size_t output_queue_bytes = 4 << 20;
+  // The engine takes at most this many input bytes per batch (one journal commit, one push
+  // of output): larger batches amortize the journal's commit, smaller ones let output flow
+  // sooner.
+  std::size_t max_batch_bytes = 64 << 10;
   WaitMode wait = WaitMode::Block;
   int engine_cpu = -1;  // pin the engine thread to this CPU (-1: not pinned)
   int output_cpu = -1;  // pin the output thread
