@@ -345,3 +345,24 @@ TEST(Journal, KilledProcessLosesNoAcknowledgedEventFlush) { kill_and_recover(Dur
 TEST(Journal, KilledProcessLosesNoAcknowledgedEventFsync) { kill_and_recover(Durability::Fsync, 40); }
 
 }  // namespace
+
+// --- failover on one machine: tools/failover-demo.sh ----------------------------------------------
+
+#ifndef CASCADE_CLI
+#define CASCADE_CLI ""
+#endif
+
+TEST(Failover, FollowerMatchesAKilledPrimary) {
+  if (std::string(CASCADE_CLI).empty()) GTEST_SKIP() << "the cascade tool is not built (CASCADE_BUILD_TOOLS=OFF)";
+  const std::string cmd = std::string("bash '") + CASCADE_SOURCE_DIR + "/tools/failover-demo.sh' '" + CASCADE_CLI +
+                          "' 20000 40000 2>&1";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int status = ::pclose(p);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("result          identical"), std::string::npos) << out;
+  EXPECT_NE(out.find("failover-demo: ok"), std::string::npos) << out;
+}

@@ -8,3 +8,5 @@ int cmd_replay(int argc, char** argv);
 int cmd_book(int argc, char** argv);
 int cmd_accounts(int argc, char** argv);  // tools/cli/accounts.cpp: final state of every account
 int cmd_convert(int argc, char** argv);  // tools/cli/convert.cpp: foreign feeds -> event files
+int cmd_serve(int argc, char** argv);   // tools/cli/serve.cpp: a journaling primary (threaded pipeline)
+int cmd_follow(int argc, char** argv);  // tools/cli/follow.cpp: a follower tailing a journal

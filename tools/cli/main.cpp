@@ -20,6 +20,8 @@ constexpr Command kCommands[] = {
     {"book", cmd_book, "run the engine and print the order book (text or LOBSTER rows)"},
     {"accounts", cmd_accounts, "run the engine and print every account: collateral, positions, margin"},
     {"convert", cmd_convert, "foreign market data (LOBSTER, ITCH) -> input event file"},
+    {"serve", cmd_serve, "run the threaded pipeline as a primary: journal, engine, output"},
+    {"follow", cmd_follow, "tail a journal and replay it (hot standby; recovery with --idle-ms 0)"},
 };
 
 void print_help(std::FILE* out) {
