@@ -10,3 +10,5 @@ int cmd_accounts(int argc, char** argv);  // tools/cli/accounts.cpp: final state
 int cmd_convert(int argc, char** argv);  // tools/cli/convert.cpp: foreign feeds -> event files
 int cmd_serve(int argc, char** argv);   // tools/cli/serve.cpp: a journaling primary (threaded pipeline)
 int cmd_follow(int argc, char** argv);  // tools/cli/follow.cpp: a follower tailing a journal
+int cmd_snapshot(int argc, char** argv);  // tools/cli/snapshot.cpp: engine state after N events
+int cmd_recover(int argc, char** argv);   // tools/cli/snapshot.cpp: snapshot + rest of a journal

@@ -21,6 +21,8 @@ constexpr Command kCommands[] = {
     {"accounts", cmd_accounts, "run the engine and print every account: collateral, positions, margin"},
     {"convert", cmd_convert, "foreign market data (LOBSTER, ITCH) -> input event file"},
     {"serve", cmd_serve, "run the threaded pipeline as a primary: journal, engine, output"},
+    {"snapshot", cmd_snapshot, "run the engine over the first N events and write its state"},
+    {"recover", cmd_recover, "restore a snapshot and replay the rest of a journal"},
     {"follow", cmd_follow, "tail a journal and replay it (hot standby; recovery with --idle-ms 0)"},
 };
 
