@@ -44,13 +44,18 @@ trap 'rm -rf "$work"' EXIT
 "$cli" replay "$work/input.evt" | awk '/^events in/ { i = $3 } /^  fill / { f = $2 } /^output digest/ { d = $3 }
   END { printf "input: %s events; uninterrupted single-threaded run: %s fills, digest %s\n", i, f, d }'
 
-"$cli" follow "$work/journal" -o "$work/follower.evt" --idle-ms 700 --primary-output "$work/primary.evt" \
-  >"$work/follower.txt" 2>&1 &
-follower=$!
 "$cli" serve "$work/input.evt" --journal "$work/journal" -o "$work/primary.evt" --rate "$rate" --batch 16 \
   >"$work/primary.txt" 2>&1 &
 primary=$!
+for _ in $(seq 500); do [[ -e "$work/journal" ]] && break; sleep 0.01; done  # a loaded machine starts it late
+"$cli" follow "$work/journal" -o "$work/follower.evt" --idle-ms 700 --primary-output "$work/primary.evt" \
+  >"$work/follower.txt" 2>&1 &
+follower=$!
 sleep "$(awk -v n="$events" -v r="$rate" 'BEGIN { printf "%.2f", n / r / 3 }')"  # a third of the way
+for _ in $(seq 500); do  # and kill it only once it has journaled something
+  [[ $(stat -c %s "$work/journal" 2>/dev/null || echo 0) -gt 4096 ]] && break
+  sleep 0.01
+done
 kill -KILL "$primary"
 wait "$primary" 2>/dev/null && { echo "failover-demo: the primary finished before it was killed" >&2; exit 1; }
 echo "primary killed (SIGKILL) a third of the way through $events events"
