@@ -366,3 +366,35 @@ TEST(Failover, FollowerMatchesAKilledPrimary) {
   EXPECT_NE(out.find("result          identical"), std::string::npos) << out;
   EXPECT_NE(out.find("failover-demo: ok"), std::string::npos) << out;
 }
+
+TEST(ReplayThreads, ReportsTheSameDigestAsTheSingleThreadedRun) {
+  if (std::string(CASCADE_CLI).empty()) GTEST_SKIP() << "the cascade tool is not built (CASCADE_BUILD_TOOLS=OFF)";
+  const Stream& s = stream();
+  const std::string in = temp_path("replay-in"), journal = temp_path("replay-journal");
+  ::unlink(journal.c_str());
+  {
+    EventFileWriter w;
+    std::string error;
+    ASSERT_TRUE(w.open(in, make_file_header(wire::StreamKind::Input, 0, "pipeline_test"), error)) << error;
+    w.write_raw(s.input());
+    ASSERT_TRUE(w.close(error)) << error;
+  }
+  for (const std::string& opts : {std::string("--batch 7"), std::string("--spin --batch 1000"),
+                                  "--rate 200000 --journal '" + journal + "'"}) {
+    const std::string cmd = std::string("'") + CASCADE_CLI + "' replay '" + in + "' --threads --json " + opts + " 2>&1";
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    EXPECT_EQ(::pclose(p), 0) << opts << "\n" << out;
+    EXPECT_NE(out.find("\"same_digest\":true"), std::string::npos) << opts << "\n" << out;
+    EXPECT_NE(out.find("\"threaded\":{"), std::string::npos) << opts << "\n" << out;
+  }
+  // The journal holds the input, after its header.
+  const std::vector<std::byte> j = read_file(journal);
+  ASSERT_EQ(j.size(), sizeof(wire::FileHeader) + s.input().size());
+  EXPECT_TRUE(std::equal(s.input().begin(), s.input().end(), j.begin() + sizeof(wire::FileHeader)));
+  ::unlink(in.c_str());
+  ::unlink(journal.c_str());
+}
