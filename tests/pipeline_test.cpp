@@ -19,6 +19,7 @@
 #include "cascade/event_file.hpp"
 #include "cascade/journal.hpp"
 #include "cascade/pipeline.hpp"
+#include "cascade/snapshot.hpp"
 #include "support/random_events.hpp"
 
 namespace {
@@ -279,9 +280,10 @@ TEST(Journal, RefusesAnOutputStream) {
   ::unlink(path.c_str());
 }
 
-// A child runs a journaled pipeline and reports each acknowledgement down a pipe; the parent
-// kills it with SIGKILL mid-stream. Every acknowledged event must be in the journal, and
-// replaying the journal must give the uninterrupted run's output for those events.
+// A child runs a journaled pipeline, snapshotting every 300 events, and reports each
+// acknowledgement down a pipe; the parent kills it with SIGKILL mid-stream. Every acknowledged
+// event must be in the journal; replaying the journal must give the uninterrupted run's output
+// for those events, and so must the latest snapshot plus the journal from its position.
 void kill_and_recover(Durability durability, std::size_t batch) {
   const Stream& s = stream();
   const std::string path = temp_path(std::string("killed-") + durability_name(durability));
@@ -295,6 +297,8 @@ void kill_and_recover(Durability durability, std::size_t batch) {
     PipelineConfig c;
     c.journal_path = path;
     c.durability = durability;
+    c.snapshot_path = path + ".snap";
+    c.snapshot_every = 300;
     Pipeline p(Engine(gen_config().engine), c, nullptr);
     std::string error;
     if (!p.start(error)) ::_exit(3);
@@ -338,7 +342,26 @@ void kill_and_recover(Durability durability, std::size_t batch) {
   for (EventView ev; r.next(ev);) driver.process(ev, c);
   const std::span<const std::byte> expected_out = s.output_upto(scan.events);
   EXPECT_TRUE(std::equal(c.bytes.begin(), c.bytes.end(), expected_out.begin(), expected_out.end()));
+
+  // Recovery from the latest snapshot the child wrote, then the journal from its position.
+  SnapshotInfo info;
+  std::string error;
+  std::unique_ptr<Engine> restored = read_snapshot_file(path + ".snap", info, error);
+  ASSERT_NE(restored, nullptr) << error;
+  EXPECT_GE(info.input_events, 300u);
+  ASSERT_LE(info.input_events, scan.events);
+  const std::size_t last_start = info.input_events > 1 ? s.in_end[info.input_events - 2] : 0;
+  EXPECT_EQ(info.last_input_seq, EventView(s.input().data() + last_start).header().seq);
+  Driver resumed(std::move(*restored));
+  Collect tail;
+  EventReader rest(s.input_upto(scan.events).subspan(info.input_events ? s.in_end[info.input_events - 1] : 0));
+  for (EventView ev; rest.next(ev);) resumed.process(ev, tail);
+  const std::span<const std::byte> expected_tail = expected_out.subspan(s.out_end[info.input_events - 1]);
+  EXPECT_TRUE(std::equal(tail.bytes.begin(), tail.bytes.end(), expected_tail.begin(), expected_tail.end()))
+      << "snapshot after " << info.input_events << " events";
   ::unlink(path.c_str());
+  ::unlink((path + ".snap").c_str());
+  ::unlink((path + ".snap.tmp").c_str());
 }
 
 TEST(Journal, KilledProcessLosesNoAcknowledgedEventFlush) { kill_and_recover(Durability::Flush, 4); }

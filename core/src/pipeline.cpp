@@ -17,6 +17,7 @@
 
 #include "cascade/event_buffer.hpp"
 #include "cascade/event_reader.hpp"
+#include "cascade/snapshot.hpp"
 
 namespace cascade {
 
@@ -225,6 +226,9 @@ struct Pipeline::Impl {
   // engine thread
   std::uint64_t events_in = 0, busy_ns = 0, journal_ns = 0;
   bool journal_failed = false;
+  std::uint64_t snapshots = 0, snapshot_ns = 0, last_snapshot = 0;
+  SeqNo last_seq = 0;
+  std::string snapshot_error;
   // output thread
   std::uint64_t events_out = 0, delivered = 0, end_ns = 0;
   std::vector<std::uint64_t> latencies;
@@ -261,6 +265,9 @@ struct Pipeline::Impl {
         off += ev.size();
       }
       busy_ns += now_ns() - t0;
+      last_seq = EventView(batch.data() + last_event_offset(batch)).header().seq;
+      if (!config.snapshot_path.empty() && events_in - last_snapshot >= std::max<std::uint64_t>(config.snapshot_every, 1))
+        snapshot(journaled);
       consumed += whole;
       stage.consume(whole);
 
@@ -279,6 +286,26 @@ struct Pipeline::Impl {
       }
     }
     out.close();
+  }
+
+  static std::size_t last_event_offset(std::span<const std::byte> batch) noexcept {
+    std::size_t off = 0;
+    for (std::size_t next = 0; next < batch.size();) {
+      off = next;
+      next += EventView(batch.data() + next).size();
+    }
+    return off;
+  }
+
+  void snapshot(bool journaled) {
+    const std::uint64_t t0 = now_ns();
+    // The journal position, so that recovery replays the journal from the next event.
+    const SnapshotInfo info{journaled ? journal.events() : events_in, last_seq};
+    std::string error;
+    if (write_snapshot_file(config.snapshot_path, engine, info, error)) ++snapshots;
+    else if (snapshot_error.empty()) snapshot_error = error;
+    last_snapshot = events_in;
+    snapshot_ns += now_ns() - t0;
   }
 
   void run_output() {
@@ -382,6 +409,9 @@ PipelineStats Pipeline::finish() {
   s.wall_ns = m.end_ns - m.start_ns;
   s.engine_busy_ns = m.busy_ns;
   s.journal_ns = m.journal_ns;
+  s.snapshots = m.snapshots;
+  s.snapshot_ns = m.snapshot_ns;
+  s.snapshot_error = m.snapshot_error;
   s.input = m.in.stats;
   s.output = m.out.stats;
   auto& v = m.latencies;

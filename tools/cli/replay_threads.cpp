@@ -31,6 +31,11 @@ bool parse_threaded_options(const Args& args, ThreadedOptions& out, std::string&
     out.pipeline.output_cpu = comma == std::string::npos ? -1 : static_cast<int>(b);
   }
   out.pipeline.journal_path = args.value("journal");
+  out.pipeline.snapshot_path = args.value("snapshot");  // cascade serve only
+  if (args.has("snapshot-every") && !parse_count(args.value("snapshot-every"), 1, UINT64_MAX, out.pipeline.snapshot_every)) {
+    error = "--snapshot-every: expected a count of events";
+    return false;
+  }
   if (args.has("durability") && !parse_durability(args.value("durability"), out.pipeline.durability)) {
     error = "--durability: expected none, flush or fsync";
     return false;
@@ -73,6 +78,10 @@ bool replay_threaded(const EventFile& file, const ThreadedOptions& options, Thre
   out.digest = digest.value();
   if (ok && !out.stats.journal_ok) {
     error = out.stats.journal_error;
+    ok = false;
+  }
+  if (ok && !out.stats.snapshot_error.empty()) {
+    error = out.stats.snapshot_error;
     ok = false;
   }
   return ok;

@@ -24,7 +24,7 @@ struct ThreadedReplay {
   std::uint64_t digest = 0;  // of the output stream, as the single-threaded replay computes it
 };
 
-// Reads --batch, --rate, --spin, --pin, --journal, --durability. False with a message.
+// Reads --batch, --rate, --spin, --pin, --journal, --durability, --snapshot, --snapshot-every. False with a message.
 bool parse_threaded_options(const Args& args, ThreadedOptions& out, std::string& error);
 
 // Feeds the events of file from this thread; false with a message if the pipeline or its

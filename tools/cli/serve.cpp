@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: cascade serve FILE --journal J [-o OUT] [--rate R] [--batch N] [--durability D]\n"
-    "                         [--spin] [--pin E[,O]]\n"
+    "                         [--snapshot S [--snapshot-every N]] [--spin] [--pin E[,O]]\n"
     "\n"
     "Runs the input events of FILE through the threaded pipeline as a primary would: each\n"
     "batch is appended to the journal J (created, or appended to if it exists) and committed\n"
@@ -35,12 +35,16 @@ constexpr const char* kHelp =
     "  --rate R          submit at R events/s (default: as fast as possible)\n"
     "  --batch N         events per submit (default 64)\n"
     "  --durability D    none, flush (default) or fsync per batch\n"
+    "  --snapshot S      write the engine's state to S every N input events (between two\n"
+    "                    batches, on the engine thread), with the journal position, for\n"
+    "                    'cascade recover S J'\n"
+    "  --snapshot-every N  default 1000000\n"
     "  --spin, --pin     as for 'cascade replay --threads'\n"
     "  -h, --help        this help\n";
 
 constexpr cascade::cli::OptionSpec kOptions[] = {
     {"journal", 0, true}, {"output", 'o', true}, {"rate", 0, true}, {"batch", 0, true},
-    {"durability", 0, true}, {"spin", 0, false}, {"pin", 0, true}, {"help", 'h', false},
+    {"durability", 0, true}, {"snapshot", 0, true}, {"snapshot-every", 0, true}, {"spin", 0, false}, {"pin", 0, true}, {"help", 'h', false},
 };
 
 bool write_all(int fd, const std::byte* p, std::size_t n) {
@@ -93,10 +97,11 @@ int cmd_serve(int argc, char** argv) {
   const bool ok = cli::replay_threaded(in.file(), options, run, error);
   if (fd >= 0 && ::close(fd) != 0) write_failed = true;
   std::printf("events in       %llu\nevents out      %llu\noutput bytes    %llu\noutput digest   fnv1a64:%s\n"
-              "journal         %s (%s)\n",
+              "journal         %s (%s)\nsnapshots       %llu\n",
               static_cast<unsigned long long>(run.stats.events_in), static_cast<unsigned long long>(run.stats.events_out),
               static_cast<unsigned long long>(run.stats.output_bytes), digest_hex(run.digest).c_str(),
-              options.pipeline.journal_path.c_str(), durability_name(options.pipeline.durability));
+              options.pipeline.journal_path.c_str(), durability_name(options.pipeline.durability),
+              static_cast<unsigned long long>(run.stats.snapshots));
   if (!ok) return cli::data_error("serve", error);
   if (write_failed) return cli::data_error("serve", args.value("output") + ": write failed");
   return 0;

@@ -41,6 +41,12 @@ struct PipelineConfig {
   // `durability`, before the engine processes it (Journal::open appends to an existing file).
   std::string journal_path;
   Durability durability = Durability::Flush;
+  // Non-empty: the engine thread writes a snapshot (cascade/snapshot.hpp) here after the first
+  // batch that brings it `snapshot_every` input events past the last one, between two events;
+  // it records the journal position (events journaled, or submitted without a journal).
+  // Writing stalls the engine thread (reported as snapshot_ns).
+  std::string snapshot_path;
+  std::uint64_t snapshot_every = 1'000'000;
   // Latency is sampled on every n-th submit() call (0: never).
   std::uint32_t latency_sample_every = 1;
 };
@@ -65,11 +71,14 @@ struct PipelineStats {
   std::uint64_t wall_ns = 0;         // start() to the sink's last call
   std::uint64_t engine_busy_ns = 0;  // the engine thread's time in Engine::process
   std::uint64_t journal_ns = 0;      // the engine thread's time appending and committing
+  std::uint64_t snapshots = 0;       // snapshots written
+  std::uint64_t snapshot_ns = 0;     // the engine thread's time writing them
   QueueStats input;                  // stalls: submit() waiting for the engine
   QueueStats output;                 // stalls: the engine waiting for the output thread
   LatencyStats latency;
   bool journal_ok = true;
   std::string journal_error;
+  std::string snapshot_error;  // the first failure to write a snapshot, if any
 };
 
 class Pipeline {
