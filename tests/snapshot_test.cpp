@@ -191,7 +191,7 @@ TEST(Snapshot, FilesAreReplacedWhole) {
   std::string error;
   std::unique_ptr<Engine> e = restore_snapshot(r.snapshots.back(), info, error);
   ASSERT_NE(e, nullptr) << error;
-  const std::string path = ::testing::TempDir() + "cascade-snapshot-test.snap";
+  const std::string path = ::testing::TempDir() + "cascade-snapshot-test-" + std::to_string(::getpid()) + ".snap";
   ASSERT_TRUE(write_snapshot_file(path, *e, info, error)) << error;
   SnapshotInfo back;
   std::unique_ptr<Engine> f = read_snapshot_file(path, back, error);
