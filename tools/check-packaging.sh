@@ -2,7 +2,8 @@
 # Builds the host project in tests/packaging/ against cascade::core three ways and runs it:
 #   (a) add_subdirectory of this source tree,
 #   (b) FetchContent from a file:// git repository holding the current work tree,
-#   (c) find_package(cascade) after `cmake --install` into a temporary prefix.
+#   (c) find_package(cascade) after `cmake --install` into a temporary prefix,
+# then the example host of tools/examples/host against that same install.
 # Each runs in its own temporary directory, removed afterwards. No network is used.
 set -euo pipefail
 
@@ -72,5 +73,14 @@ quiet cmake -S "$root" -B "$work/install-build" -G Ninja -Wno-dev -DCMAKE_BUILD_
 quiet cmake --build "$work/install-build" --parallel 2
 quiet cmake --install "$work/install-build" --prefix "$work/prefix"
 build_consumer package -DCASCADE_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$work/prefix"
+
+# The example host (tools/examples/host): Driver and Pipeline (threads, journal) from the same
+# installed tree; both runs must print the same fills.
+host="$work/example-host"
+quiet cmake -S "$root/tools/examples/host" -B "$host" -G Ninja -Wno-dev -DCMAKE_PREFIX_PATH="$work/prefix"
+check_cache "$host"
+quiet cmake --build "$host" --parallel 2
+output=$("$host/example_host" "$work/example.journal") || { echo "$output"; echo "check-packaging: example host failed" >&2; exit 1; }
+echo "  example host: ok ($(grep -c '^pipeline fill ' <<<"$output") fill(s) through the pipeline)"
 
 echo "check-packaging: all three ways work"

@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ clang-14 git ca-certificates
-  libboost-dev        # header-only containers used by tests and tools
+  libboost-dev        # Boost.Lockfree queues of the pipeline; containers used by tests and tools
   libmimalloc-dev     # allocator of the tools and benchmarks (CASCADE_MIMALLOC)
   libgtest-dev        # test suite
   libbenchmark-dev    # benchmarks

@@ -1326,3 +1326,254 @@ InstrumentTotals Engine::instrument_totals(InstrumentId id) const noexcept {
 const EngineConfig& Engine::config() const noexcept { return impl_->cfg; }
 
 }  // namespace cascade
+
+// =============================================================================================
+// Snapshots (cascade/snapshot.hpp, docs/snapshots.md): the state as semantic records, and a
+// restore that rebuilds every structure from them through the same operations the engine
+// uses while running. Taken and restored between input events only.
+// =============================================================================================
+
+#include "cascade/snapshot.hpp"
+#include "snapshot_codec.hpp"
+
+namespace cascade {
+
+namespace {
+constexpr std::uint8_t kSavedAccountFlags =
+    account_flags::kIsolatedDefault | account_flags::kBackstop | account_flags::kBelow;
+
+void save_order(const OrderNode& n, snap::Writer& w) {
+  w.begin(snap::kOrder);
+  w.put(n.instrument);
+  w.put(n.id);
+  w.put(n.account);
+  w.put(n.side);
+  w.put(n.type);
+  w.put(n.tif);
+  w.put(n.flags);
+  w.put(n.stp);
+  w.put(n.state);
+  w.put(n.price);
+  w.put(n.qty);
+  w.put(n.trigger);
+  w.end();
+}
+}  // namespace
+
+void SnapshotAccess::save(const Engine& e, snap::Writer& w) {
+  const Engine::Impl& m = *e.impl_;
+  const EngineConfig& c = m.cfg;
+  w.begin(snap::kConfig);
+  w.put(c.max_instruments);
+  w.put(c.max_accounts);
+  w.put(c.max_orders);
+  w.put(c.max_levels_per_book);
+  w.put(c.max_positions);
+  w.put(static_cast<std::uint8_t>(c.liquidation));
+  w.end();
+
+  w.begin(snap::kClock);
+  w.put(m.clock);
+  w.put(static_cast<std::uint8_t>(m.have_clock));
+  w.put(m.output.seq());
+  w.end();
+
+  const LiquidationTotals& l = m.liq;
+  w.begin(snap::kLiquidationTotals);
+  for (const std::uint64_t v : {l.liquidations, l.book_fills, l.backstop_takeovers, l.deleverages, l.bankruptcies,
+                                l.largest_cascade, std::uint64_t{l.largest_cascade_origin}})
+    w.put(v);
+  for (const Money v : {l.book_notional, l.fees, l.backstop_notional, l.deleverage_notional, l.bankruptcy_loss}) w.put(v);
+  w.put(l.max_depth);
+  w.end();
+
+  w.begin(snap::kMarginTotals);
+  m.margin.save_totals(w);
+  w.end();
+
+  for (InstrumentId id = 0; id < c.max_instruments; ++id) {
+    const Instrument& ins = m.instruments[id];
+    if (!ins.defined) continue;
+    w.begin(snap::kInstrument);
+    w.put(id);
+    w.raw(&ins.def, sizeof ins.def);
+    w.put(ins.last);
+    w.put(ins.index);
+    m.margin.save_instrument(id, w);
+    w.end();
+  }
+
+  for (AccountId a = 0; a < c.max_accounts; ++a) {
+    const Account& acc = m.accounts[a];
+    if (acc.balance == 0 && !(acc.flags & kSavedAccountFlags) && acc.positions == kNilPos && acc.head == kNilOrder)
+      continue;
+    w.begin(snap::kAccount);
+    w.put(a);
+    w.put(acc.balance);
+    w.put(static_cast<std::uint8_t>(acc.flags & kSavedAccountFlags));
+    w.end();
+    m.margin.save_positions(a, w);
+  }
+
+  // Live orders in queue order: each book's levels from the lowest price, then each side's
+  // stop triggers from the lowest.
+  for (InstrumentId id = 0; id < c.max_instruments; ++id) {
+    const Instrument& ins = m.instruments[id];
+    if (!ins.defined) continue;
+    const OrderBook& b = ins.book;
+    for (std::uint32_t i = b.level(0).count ? 0 : b.next_worse(Side::Sell, 0); i != OrderBook::kNone;
+         i = b.next_worse(Side::Sell, i))
+      for (OrderIdx o = b.level(i).head; o != kNilOrder; o = m.pool[o].next) save_order(m.pool[o], w);
+    if (ins.stops.empty()) continue;
+    for (const Side s : {Side::Buy, Side::Sell})
+      for (std::uint32_t i = 0; i < ins.stops.levels(); ++i)
+        for (OrderIdx o = ins.stops.queue_head(s, i); o != kNilOrder; o = m.pool[o].next) save_order(m.pool[o], w);
+  }
+
+  // Each account's live orders in acceptance order (mass cancel and reduce-only walk it).
+  for (AccountId a = 0; a < c.max_accounts; ++a) {
+    const Account& acc = m.accounts[a];
+    if (acc.head == kNilOrder) continue;
+    std::uint32_t n = 0;
+    for (OrderIdx o = acc.head; o != kNilOrder; o = m.pool[o].acct_next) ++n;
+    w.begin(snap::kAccountOrders);
+    w.put(a);
+    w.put(n);
+    for (OrderIdx o = acc.head; o != kNilOrder; o = m.pool[o].acct_next) w.put(m.pool[o].id);
+    w.end();
+  }
+}
+
+bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& error) {
+  Engine::Impl& m = *e.impl_;
+  const EngineConfig& c = m.cfg;
+  std::uint64_t orders = 0, linked = 0;
+  const auto fail = [&](const char* what) {
+    error = what;
+    return false;
+  };
+  std::uint16_t tag = 0;
+  for (snap::Reader r; records.next(tag, r);) {
+    switch (tag) {
+      case snap::kClock: {
+        std::uint8_t have = 0;
+        SeqNo seq = 0;
+        if (!r.get(m.clock) || !r.get(have) || !r.get(seq)) return fail("bad clock record");
+        m.have_clock = have != 0;
+        m.output.restore_seq(seq);
+        break;
+      }
+      case snap::kLiquidationTotals: {
+        LiquidationTotals& l = m.liq;
+        std::uint64_t origin = 0;
+        if (!r.get(l.liquidations) || !r.get(l.book_fills) || !r.get(l.backstop_takeovers) || !r.get(l.deleverages) ||
+            !r.get(l.bankruptcies) || !r.get(l.largest_cascade) || !r.get(origin) || !r.get(l.book_notional) ||
+            !r.get(l.fees) || !r.get(l.backstop_notional) || !r.get(l.deleverage_notional) ||
+            !r.get(l.bankruptcy_loss) || !r.get(l.max_depth))
+          return fail("bad liquidation totals record");
+        l.largest_cascade_origin = origin;
+        break;
+      }
+      case snap::kMarginTotals:
+        if (!m.margin.restore_totals(r)) return fail("bad margin totals record");
+        break;
+      case snap::kInstrument: {
+        InstrumentId id = 0;
+        auto d = wire::make<wire::InstrumentDefinition>();
+        if (!r.get(id) || !r.raw(&d, sizeof d) || id >= c.max_instruments || d.instrument != id ||
+            m.instruments[id].defined)
+          return fail("bad instrument record");
+        // The checks of on_instrument, so that the book below is addressable.
+        if (d.tick_size <= 0 || d.min_price <= 0 || d.min_price > d.max_price || d.min_price % d.tick_size != 0 ||
+            d.max_price % d.tick_size != 0 || (d.max_price - d.min_price) / d.tick_size + 1 > c.max_levels_per_book ||
+            !MarginEngine::valid_definition(d))
+          return fail("instrument record with an invalid definition");
+        const auto levels = static_cast<std::uint32_t>((d.max_price - d.min_price) / d.tick_size + 1);
+        Instrument& ins = m.instruments[id];
+        if (!m.margin.define(d) || !ins.book.init(id, d.min_price, d.tick_size, levels, &m.pool, &m.tracker) ||
+            !ins.stops.init(d.min_price, d.tick_size, levels, &m.pool))
+          return fail("out of memory for an instrument's book");
+        ins.def = d;
+        ins.defined = true;
+        if (!r.get(ins.last) || !r.get(ins.index) || !m.margin.restore_instrument(id, r))
+          return fail("bad instrument record");
+        break;
+      }
+      case snap::kAccount: {
+        AccountId a = 0;
+        Money balance = 0;
+        std::uint8_t flags = 0;
+        if (!r.get(a) || !r.get(balance) || !r.get(flags) || a >= c.max_accounts || (flags & ~kSavedAccountFlags))
+          return fail("bad account record");
+        m.accounts[a].balance = balance;
+        m.accounts[a].flags = flags;
+        if (flags & account_flags::kBackstop) m.set_backstop(a, true);
+        break;
+      }
+      case snap::kPosition:
+        if (!m.margin.restore_position(r)) return fail("bad position record (or no room for it)");
+        break;
+      case snap::kOrder: {
+        OrderNode n{};
+        if (!r.get(n.instrument) || !r.get(n.id) || !r.get(n.account) || !r.get(n.side) || !r.get(n.type) ||
+            !r.get(n.tif) || !r.get(n.flags) || !r.get(n.stp) || !r.get(n.state) || !r.get(n.price) ||
+            !r.get(n.qty) || !r.get(n.trigger))
+          return fail("bad order record");
+        Instrument* ins = m.defined(n.instrument);
+        const bool stop = n.state == OrderState::Stop;
+        if (!ins || n.account >= c.max_accounts || n.id == 0 || !valid_side(n.side) ||
+            (n.state != OrderState::Resting && !stop) || stop != is_stop(n.type) || n.qty <= 0 ||
+            m.index.find(n.id) != kNilOrder)
+          return fail("bad order record");
+        const Price at = stop ? n.trigger : n.price;
+        if (!ins->on_tick(at) || !ins->in_range(at)) return fail("order record off its book");
+        const PosIdx pos = m.margin.find(n.account, n.instrument);
+        if (pos == kNilPos) return fail("order record without its position record");
+        const OrderIdx o = m.pool.alloc();
+        if (o == kNilOrder) return fail("more orders than max_orders");
+        m.pool[o] = n;
+        m.index.insert(n.id, o);
+        if (stop) ins->stops.push_back(o); else ins->book.push_back(o);
+        ++ins->live;
+        m.margin.add_order(pos, MarginEngine::terms(m.pool[o]));
+        ++orders;
+        break;
+      }
+      case snap::kAccountOrders: {
+        AccountId a = 0;
+        std::uint32_t n = 0;
+        if (!r.get(a) || !r.get(n) || a >= c.max_accounts || m.accounts[a].head != kNilOrder)
+          return fail("bad account orders record");
+        for (std::uint32_t k = 0; k < n; ++k) {
+          OrderId id = 0;
+          const OrderIdx o = r.get(id) ? m.index.find(id) : kNilOrder;
+          if (o == kNilOrder || m.pool[o].account != a) return fail("bad account orders record");
+          m.accounts.push_back(a, o);
+          ++linked;
+        }
+        break;
+      }
+      case snap::kEnd:
+        break;
+      default:
+        break;  // a record a later version added: not needed to run
+    }
+    if (!r.ok()) return fail("truncated record");
+  }
+  if (!records.ok()) return fail("truncated snapshot");
+  if (linked != orders) return fail("orders missing from their accounts' lists");
+
+  // Forget the market data bookkeeping of the orders just put back, certify every watch.
+  for (std::uint32_t k = 0; k < m.tracker.size(); ++k) {
+    const std::uint64_t key = m.tracker[k].key;
+    m.instruments[key >> 32].book.end_event_level(static_cast<std::uint32_t>(key));
+  }
+  m.tracker.clear();
+  for (Instrument& ins : m.instruments)
+    if (ins.defined) ins.book.end_event();
+  for (AccountId a = 0; a < c.max_accounts; ++a) m.margin.rearm(a);
+  m.margin.finish_restore();
+  return true;
+}
+
+}  // namespace cascade

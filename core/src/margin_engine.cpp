@@ -916,3 +916,117 @@ InstrumentTotals MarginEngine::instrument_totals(InstrumentId i) const noexcept 
 }
 
 }  // namespace cascade
+
+// ---------------------------------------------------------------------------------------------
+// snapshots (cascade/snapshot.hpp, docs/snapshots.md): semantic fields only; open order sums
+// come back through add_order, watch ranges through rearm().
+
+#include "snapshot_codec.hpp"
+
+namespace cascade {
+
+void MarginEngine::save_instrument(InstrumentId i, snap::Writer& w) const {
+  const Inst& in = inst_[i];
+  w.put(in.mark);
+  w.put(in.index);
+  w.put(in.last);
+  w.put(in.published_mark);
+  w.put(in.published_index);
+  w.put(in.open_interest);
+  w.put(in.fees);
+  w.put(in.funding_paid);
+  w.put(in.funding_received);
+}
+
+bool MarginEngine::restore_instrument(InstrumentId i, snap::Reader& r) noexcept {
+  Inst& in = inst_[i];
+  return r.get(in.mark) && r.get(in.index) && r.get(in.last) && r.get(in.published_mark) &&
+         r.get(in.published_index) && r.get(in.open_interest) && r.get(in.fees) && r.get(in.funding_paid) &&
+         r.get(in.funding_received);
+}
+
+namespace {
+constexpr std::uint8_t kSavedPositionFlags =
+    position_flags::kIsolated | position_flags::kExplicitMode | position_flags::kBelow;
+}  // namespace
+
+void MarginEngine::save_positions(AccountId a, snap::Writer& w) const {
+  // The account's list is newest first; written oldest first so that re-creating the records
+  // in file order gives the same list.
+  PosIdx tail = kNilPos;
+  for (PosIdx p = (*accounts_)[a].positions; p != kNilPos; p = positions_[p].acct_next) tail = p;
+  for (PosIdx p = tail; p != kNilPos; p = positions_[p].acct_prev) {
+    const Position& r = positions_[p];
+    w.begin(snap::kPosition);
+    w.put(r.account);
+    w.put(r.instrument);
+    w.put(r.size);
+    w.put(r.entry);
+    w.put(r.isolated);
+    w.put(static_cast<std::uint8_t>(r.flags & kSavedPositionFlags));
+    w.end();
+  }
+}
+
+bool MarginEngine::restore_position(snap::Reader& rd) noexcept {
+  AccountId a = 0;
+  InstrumentId i = 0;
+  Qty size = 0;
+  Money entry = 0, isolated = 0;
+  std::uint8_t flags = 0;
+  if (!rd.get(a) || !rd.get(i) || !rd.get(size) || !rd.get(entry) || !rd.get(isolated) || !rd.get(flags)) return false;
+  if (a >= accounts_->size() || i >= inst_.size() || !inst_[i].defined || (flags & ~kSavedPositionFlags) ||
+      positions_.find(a, i) != kNilPos)
+    return false;
+  const PosIdx p = positions_.create(a, i, (*accounts_)[a].positions);
+  if (p == kNilPos) return false;
+  Position& r = positions_[p];
+  r.size = size;
+  r.entry = entry;
+  r.isolated = isolated;
+  r.flags = flags;
+  r.watch_lo = kNoLo;
+  r.watch_hi = kNoHi;
+  if (flags & position_flags::kBelow) ++below_;
+  if (size != 0) {
+    Inst& in = inst_[i];
+    in.holders[++in.holder_count] = p;
+    r.holder = in.holder_count;
+  }
+  return true;
+}
+
+void MarginEngine::save_totals(snap::Writer& w) const {
+  w.put(deposits_);
+  w.put(withdrawals_);
+  w.put(fees_);
+  w.put(insurance_);
+  w.put(socialized_);
+  w.put(funding_paid_);
+  w.put(funding_received_);
+}
+
+bool MarginEngine::restore_totals(snap::Reader& r) noexcept {
+  return r.get(deposits_) && r.get(withdrawals_) && r.get(fees_) && r.get(insurance_) && r.get(socialized_) &&
+         r.get(funding_paid_) && r.get(funding_received_);
+}
+
+void MarginEngine::rearm(AccountId a) noexcept {
+  Account& acc = (*accounts_)[a];
+  if (acc.flags & account_flags::kBelow) ++below_;  // restored raw; evaluate() keeps the count from here
+  if (acc.positions != kNilPos) evaluate(a);
+}
+
+void MarginEngine::finish_restore() noexcept {
+  clear_candidates();
+  for (std::uint32_t k = 0; k < touched_count_; ++k) inst_[touched_[k]].touched = false;
+  touched_count_ = 0;
+  for (std::uint32_t k = 0; k < dirty_count_; ++k)
+    (*accounts_)[dirty_[k]].flags &= static_cast<std::uint8_t>(~account_flags::kDirty);
+  dirty_count_ = 0;
+  for (std::uint32_t k = 0; k < pending_count_; ++k)
+    (*accounts_)[pending_[k]].flags &= static_cast<std::uint8_t>(~account_flags::kPending);
+  pending_count_ = 0;
+}
+
+}  // namespace cascade

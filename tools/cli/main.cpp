@@ -22,6 +22,10 @@ constexpr Command kCommands[] = {
     {"gen", cmd_gen, "generate a crash, calm or squeeze scenario as an input event file"},
     {"convert", cmd_convert, "foreign market data (LOBSTER, ITCH) -> input event file"},
     {"verify", cmd_verify, "replay checking every invariant after every event"},
+    {"serve", cmd_serve, "run the threaded pipeline as a primary: journal, engine, output"},
+    {"snapshot", cmd_snapshot, "run the engine over the first N events and write its state"},
+    {"recover", cmd_recover, "restore a snapshot and replay the rest of a journal"},
+    {"follow", cmd_follow, "tail a journal and replay it (hot standby; recovery with --idle-ms 0)"},
 };
 
 void print_help(std::FILE* out) {

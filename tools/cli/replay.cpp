@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "cli/io.hpp"
 #include "cli/replay_stats.hpp"
+#include "cli/replay_threads.hpp"
 
 namespace {
 
@@ -52,6 +53,17 @@ constexpr const char* kHelp =
     "                    depth per second), DIR/plots.gp and, with gnuplot, the pictures\n"
     "                    price_liquidations.png, latency.png, cumulative_liquidations.png\n"
     "  --burst-seconds N length of the burst window (default 60)\n"
+    "  --threads         then replay FILE again through the threaded pipeline (reader,\n"
+    "                    engine and output threads joined by lock-free queues) and report\n"
+    "                    its output digest, end-to-end events/s, latency through the queues\n"
+    "                    (submit to output, sampled per batch) and queue stalls\n"
+    "  --batch N         with --threads: input events per submit (default 64)\n"
+    "  --rate R          with --threads: the reader paces itself to R events/s (latency\n"
+    "                    of an unsaturated pipeline); default: as fast as it can\n"
+    "  --spin            with --threads: waiting threads spin instead of sleeping\n"
+    "  --pin E[,O]       with --threads: pin the engine (and output) thread to CPUs\n"
+    "  --journal J       with --threads: journal the input to J (appends if J exists)\n"
+    "  --durability D    with --journal: none, flush (default) or fsync per batch\n"
     "  -h, --help        this help\n"
     "\n"
     "On a truncated or corrupt file every complete event before the problem is processed and\n"
@@ -62,6 +74,13 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"json", 0, false},
     {"plot", 0, true},
     {"burst-seconds", 0, true},
+    {"threads", 0, false},
+    {"batch", 0, true},
+    {"rate", 0, true},
+    {"spin", 0, false},
+    {"pin", 0, true},
+    {"journal", 0, true},
+    {"durability", 0, true},
     {"help", 'h', false},
 };
 
@@ -328,6 +347,8 @@ int cmd_replay(int argc, char** argv) {
     return cli::usage_error("replay", "--burst-seconds: expected a whole number of seconds in [1, 86400]");
   const std::string path = args.operands()[0];
   const std::string name = cli::display_name(path);
+  cli::ThreadedOptions threaded;
+  if (!cli::parse_threaded_options(args, threaded, error)) return cli::usage_error("replay", error);
 
   cli::InputEventFile in;
   if (!in.open(path, error)) return cli::data_error("replay", error);
@@ -424,6 +445,10 @@ int cmd_replay(int argc, char** argv) {
   std::string plot_message;
   bool plot_ok = true;
   if (args.has("plot")) plot_ok = stats.write_plots(args.value("plot"), plot_message);
+  cli::ThreadedReplay threaded_run;
+  const bool threads = args.has("threads");
+  std::string threads_error;
+  const bool threads_ok = !threads || cli::replay_threaded(in.file(), threaded, threaded_run, threads_error);
 
   std::string report;
   if (args.has("json")) {
@@ -447,7 +472,10 @@ int cmd_replay(int argc, char** argv) {
               ",\"peak_rss_kb\":" + std::to_string(peak_rss_kb());
     if (args.has("plot")) report += ",\"plot\":" + json_string(plot_message);
     report += ",\"wall_ns\":" + std::to_string(wall_ns) + ",\"engine_ns\":" + std::to_string(engine_ns) +
-              ",\"events_per_second\":" + std::to_string(static_cast<std::uint64_t>(rate)) + "}\n";
+              ",\"events_per_second\":" +
+              std::to_string(static_cast<std::uint64_t>(rate));
+    if (threads) cli::json_threaded(report, threaded, threaded_run, digest.value());
+    report += "}\n";
   } else {
     char buf[200];
     report = "input           " + name + "\n";
@@ -477,6 +505,7 @@ int cmd_replay(int argc, char** argv) {
     std::snprintf(buf, sizeof buf, "wall time       %.3f ms\nengine time     %.3f ms\ninput rate      %.0f events/s\n",
                   static_cast<double>(wall_ns) / 1e6, engine_seconds * 1e3, rate);
     report += buf;
+    if (threads) cli::text_threaded(report, threaded, threaded_run, digest.value());
   }
   // The report goes to standard error when the output stream takes standard output.
   std::FILE* report_to = write_out && out_path == "-" ? stderr : stdout;
@@ -486,5 +515,7 @@ int cmd_replay(int argc, char** argv) {
   if (!r.ok()) return cli::data_error("replay", name + ": " + r.error().message());
   if (!closed) return cli::data_error("replay", out_path + ": " + close_error);
   if (!plot_ok) return cli::data_error("replay", plot_message);
+  if (!threads_ok) return cli::data_error("replay", threads_error);
+  if (threads && threaded_run.digest != digest.value()) return cli::data_error("replay", "threaded output differs");
   return 0;
 }

@@ -141,6 +141,7 @@ class Engine {
   const EngineConfig& config() const noexcept;
 
  private:
+  friend struct SnapshotAccess;  // cascade/snapshot.hpp: save and restore the whole state
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -30,6 +30,7 @@ class EventOutput {
   }
 
   SeqNo seq() const noexcept { return seq_; }
+  void restore_seq(SeqNo s) noexcept { seq_ = s; }  // snapshots: continue the numbering
 
  private:
   EventBuffer* buf_ = nullptr;

@@ -21,6 +21,11 @@
 
 namespace cascade {
 
+namespace snap {
+class Writer;
+class Reader;
+}  // namespace snap
+
 // An order as the margin engine counts it: its side, quantity, the price its notional is
 // valued at and whether it is reduce-only.
 struct OrderTerms {
@@ -145,6 +150,16 @@ class MarginEngine {
   MarginTotals totals() const noexcept;
   Money total_deposits() const noexcept { return deposits_; }
   InstrumentTotals instrument_totals(InstrumentId i) const noexcept;
+
+  // --- snapshots (cascade/snapshot.hpp; the engine drives them, between input events) ---
+  void save_instrument(InstrumentId i, snap::Writer& w) const;  // after the engine's fields
+  bool restore_instrument(InstrumentId i, snap::Reader& r) noexcept;  // after define()
+  void save_positions(AccountId a, snap::Writer& w) const;  // kPosition records, oldest first
+  bool restore_position(snap::Reader& r) noexcept;          // false: malformed, or no room
+  void save_totals(snap::Writer& w) const;
+  bool restore_totals(snap::Reader& r) noexcept;
+  void rearm(AccountId a) noexcept;  // once everything is back: certify the account's watch
+  void finish_restore() noexcept;    // forgets what the restore itself touched
 
  private:
   struct Inst {

@@ -66,6 +66,10 @@ class StopBook {
 
   bool empty() const noexcept { return buy_bits_.empty() && sell_bits_.empty(); }
 
+  // Walking every queue (snapshots): trigger levels, and the oldest stop at one of them.
+  std::uint32_t levels() const noexcept { return static_cast<std::uint32_t>(buy_.size()); }
+  OrderIdx queue_head(Side s, std::uint32_t i) const noexcept { return (s == Side::Buy ? buy_ : sell_)[i].head; }
+
  private:
   std::uint32_t index(Price p) const noexcept { return static_cast<std::uint32_t>((p - min_price_) / tick_); }
   Price price(std::uint32_t i) const noexcept { return min_price_ + static_cast<Price>(i) * tick_; }
