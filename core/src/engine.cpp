@@ -108,7 +108,7 @@ struct Engine::Impl {
 
   explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments) {
     const std::size_t units = std::size_t{c.max_accounts} + c.max_positions + 1;
-    if (!pool.init(c.max_orders) || !index.init(c.max_orders) || !accounts.init(c.max_accounts, &pool) ||
+    if (!pool.init(c.max_orders, c.huge_pages) || !index.init(c.max_orders, c.huge_pages) || !accounts.init(c.max_accounts, &pool) ||
         !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output) ||
         !liq_queue.init(units) || !liq_found.allocate(units) || !adl.allocate(std::size_t{c.max_positions} + 1) ||
         !backstops.allocate(c.max_accounts))
