@@ -320,13 +320,12 @@ void MarginEngine::size_changed(PosIdx p, Inst& in, Qty before) noexcept {
 }
 
 void MarginEngine::emit_position(const Position& r, Money realized) noexcept {
-  auto m = out_->make<wire::PositionUpdate>();
+  auto& m = out_->put<wire::PositionUpdate>();
   m.account = r.account;
   m.instrument = r.instrument;
   m.size = r.size;
   m.entry_value = r.entry;
   m.realized_pnl = realized;
-  out_->emit(m);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,7 +480,7 @@ void MarginEngine::report_accounts() noexcept {
     Account& acc = (*accounts_)[a];
     acc.flags &= static_cast<std::uint8_t>(~account_flags::kDirty);
     // The cascade loop evaluated every changed account after the last change.
-    auto m = out_->make<wire::MarginUpdate>();
+    auto& m = out_->put<wire::MarginUpdate>();
     m.account = a;
     m.collateral = acc.balance;
     const Reported& c = reported_[a];
@@ -495,7 +494,6 @@ void MarginEngine::report_accounts() noexcept {
       m.initial_margin = money(s.imr);
       m.maintenance_margin = money(s.mm);
     }
-    out_->emit(m);
     for (PosIdx p = acc.positions; p != kNilPos;) {
       const PosIdx next = positions_[p].acct_next;
       release_if_empty(p);
