@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,7 +61,8 @@ EngineConfig engine_config(std::size_t resting) {
   c.max_accounts = kAccounts;
   c.max_orders = static_cast<std::uint32_t>(resting + resting / 4 + (1u << 16));
   c.max_levels_per_book = static_cast<std::uint32_t>(kMaxPrice);
-  c.huge_pages = bench::env_size("CASCADE_BENCH_HUGE", 1) != 0;
+  const char* huge = std::getenv("CASCADE_BENCH_HUGE");
+  c.huge_pages = huge == nullptr || std::strcmp(huge, "0") != 0;
   return c;
 }
 
