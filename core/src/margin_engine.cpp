@@ -548,9 +548,12 @@ MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
     const Inst& in = inst_[r.instrument];
     i128 allot = -1;
     if (slack >= 0) {
-      const i128 n = notional(r, in);
-      // n == s.notional (the only cross position): the whole slack, as the product would give.
-      allot = s.notional > 0 ? (n == s.notional ? slack : fx::mul_div_floor(slack, n, s.notional)) : slack / cross;
+      if (cross == 1) {
+        allot = slack;  // the only cross position: n == s.notional, or s.notional == 0 and slack / 1
+      } else {
+        const i128 n = notional(r, in);
+        allot = s.notional > 0 ? fx::mul_div_floor(slack, n, s.notional) : slack / cross;
+      }
     }
     arm(p, in, allot);
   }
