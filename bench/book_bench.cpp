@@ -11,12 +11,15 @@
 // timed:1 also reads the TSC around each process() call and reports percentiles.
 //
 // Environment (for short profiling runs): CASCADE_BENCH_EVENTS (workload events, default
-// 2000000), CASCADE_BENCH_ORDERS (resting orders of the mixed books, default 1000000).
+// 2000000), CASCADE_BENCH_ORDERS (resting orders of the mixed books, default 1000000);
+// CASCADE_BENCH_HUGE=0 maps the order pool and index with 4 KiB pages (default: huge pages).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +61,8 @@ EngineConfig engine_config(std::size_t resting) {
   c.max_accounts = kAccounts;
   c.max_orders = static_cast<std::uint32_t>(resting + resting / 4 + (1u << 16));
   c.max_levels_per_book = static_cast<std::uint32_t>(kMaxPrice);
+  const char* huge = std::getenv("CASCADE_BENCH_HUGE");
+  c.huge_pages = huge == nullptr || std::strcmp(huge, "0") != 0;
   return c;
 }
 

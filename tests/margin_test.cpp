@@ -45,6 +45,33 @@ TEST(FixedPoint, FloorCeilAndTruncDivisionForEverySign) {
   EXPECT_EQ(fx::ceil_div(-6, 2), -3);
 }
 
+// The 64-bit fast paths must agree with 128-bit division on both sides of the int64 range.
+TEST(FixedPoint, SixtyFourBitFastPathsAgreeWithWideDivision) {
+  const i128 big = i128{1} << 63;
+  const i128 as[] = {0, 1, -1, 7, -7, 99'999'999, -100'000'001, big - 1, -big, -big + 1, big, -big - 1,
+                     (big - 1) * 3, -(big - 1) * 5, i128{1} << 100};
+  const i128 bs[] = {1, 2, 3, 7, 100'000'000, 1'000'000, big - 1, big, i128{1} << 70};
+  for (const i128 a : as)
+    for (const i128 b : bs) {
+      const i128 q = a / b, r = a % b;  // truncating, as the hardware divides
+      const i128 floor = (r != 0 && a < 0) ? q - 1 : q;
+      const i128 ceil = (r != 0 && a > 0) ? q + 1 : q;
+      EXPECT_EQ(fx::floor_div(a, b), floor);
+      EXPECT_EQ(fx::ceil_div(a, b), ceil);
+      EXPECT_EQ(fx::trunc_div(a, b), q);
+    }
+  // mul_div: products around 2^63 take the 64-bit path below and the 128-bit one above.
+  const i128 third = (big - 1) / 3;
+  EXPECT_EQ(fx::mul_div_floor(third, 3, 100'000'000), (third * 3) / 100'000'000);
+  EXPECT_EQ(fx::mul_div_ceil(third + 1, 3, 100'000'000), ((third + 1) * 3 + 99'999'999) / 100'000'000);
+  EXPECT_EQ(fx::mul_div_floor(big - 1, big - 1, big - 1), big - 1);
+  EXPECT_EQ(fx::mul_div_ceil(7, 3, 2), 11);
+  EXPECT_EQ(fx::mul_div_floor(7, 3, 2), 10);
+  EXPECT_EQ(fx::pow10(0), 1);
+  EXPECT_EQ(fx::pow10(18), i128{1'000'000'000'000'000'000});
+  EXPECT_EQ(fx::pow10(38) / fx::pow10(19), fx::pow10(19));
+}
+
 // docs/margin.md, "Units": BTC-PERP (pd 1, qd 3, m = 2), 0.250 BTC at 101,500.5 USD.
 TEST(FixedPoint, ValueWithNonNegativeExponentIsExact) {
   EXPECT_EQ(fx::money_exponent(1, 3), 2);

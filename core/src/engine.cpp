@@ -111,7 +111,7 @@ struct Engine::Impl {
 
   explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments) {
     const std::size_t units = std::size_t{c.max_accounts} + c.max_positions + 1;
-    if (!pool.init(c.max_orders) || !index.init(c.max_orders) || !accounts.init(c.max_accounts, &pool) ||
+    if (!pool.init(c.max_orders, c.huge_pages) || !index.init(c.max_orders, c.huge_pages) || !accounts.init(c.max_accounts, &pool) ||
         !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output) ||
         !liq_queue.init(units) || !liq_found.allocate(units) || !adl.allocate(std::size_t{c.max_positions} + 1) ||
         !backstops.allocate(c.max_accounts))
@@ -127,6 +127,10 @@ struct Engine::Impl {
   template <class T>
   void emit(const T& m) noexcept {
     output.emit(m);
+  }
+  template <class T>
+  T& put() noexcept {
+    return output.put<T>();
   }
 
   void reject(const EventView& ev, RejectReason reason) noexcept {
@@ -197,14 +201,13 @@ struct Engine::Impl {
 
   void emit_cancelled(OrderId id, AccountId account, InstrumentId instrument, Side side, Qty qty,
                       wire::CancelReason reason) noexcept {
-    auto c = make<wire::OrderCancelled>();
+    auto& c = put<wire::OrderCancelled>();
     c.order_id = id;
     c.account = account;
     c.instrument = instrument;
     c.cancelled_qty = qty;
     c.reason = reason;
     c.side = side;
-    emit(c);
     margin.touch(account);
     margin.touch_mark(instrument);
   }
@@ -365,7 +368,9 @@ struct Engine::Impl {
       ins.last = px;
       filled = true;
       const fx::i128 value = fx::value(px, q, fx::money_exponent(ins.def.price_decimals, ins.def.qty_decimals));
-      auto f = make<wire::Fill>();
+      const Money maker_fee = margin.fee(in.instrument, value, true);
+      const Money taker_fee = margin.fee(in.instrument, value, false);
+      auto& f = put<wire::Fill>();
       f.maker_order_id = mk.id;
       f.taker_order_id = in.id;
       f.maker_account = mk.account;
@@ -377,10 +382,9 @@ struct Engine::Impl {
       f.qty = q;
       f.maker_leaves = mk.qty;
       f.taker_leaves = in.qty;
-      f.maker_fee = margin.fee(in.instrument, value, true);
-      f.taker_fee = margin.fee(in.instrument, value, false);
-      emit(f);
-      margin.fill(in.instrument, maker_pos, in.pos, in.side, px, q, value, f.maker_fee, f.taker_fee);
+      f.maker_fee = maker_fee;
+      f.taker_fee = taker_fee;
+      margin.fill(in.instrument, maker_pos, in.pos, in.side, px, q, value, maker_fee, taker_fee);
       if (mk.qty == 0) remove_resting(ins, h);
       if (margin.reduce_only_excess(maker_pos)) cancel_reduce_only(ins, maker_pos);
       if (margin.reduce_only_excess(in.pos)) cancel_reduce_only(ins, in.pos);
@@ -546,7 +550,7 @@ struct Engine::Impl {
       return reject(ev, risk);
     }
 
-    auto a = make<wire::OrderAccepted>();
+    auto& a = put<wire::OrderAccepted>();
     a.order_id = o.order_id;
     a.client_order_id = o.client_order_id;
     a.account = o.account;
@@ -559,7 +563,6 @@ struct Engine::Impl {
     a.tif = o.tif;
     a.flags = o.flags;
     a.stp = o.stp;
-    emit(a);
     margin.touch(o.account);
     margin.touch_mark(o.instrument);
 
@@ -658,14 +661,13 @@ struct Engine::Impl {
     if (risk != RejectReason::None) return reject(ev, risk);
 
     const bool keep = m.new_price == n.price && m.new_qty < n.qty;
-    auto r = make<wire::OrderModified>();
+    auto& r = put<wire::OrderModified>();
     r.order_id = n.id;
     r.account = n.account;
     r.instrument = n.instrument;
     r.new_price = m.new_price;
     r.new_qty = m.new_qty;
     r.priority_kept = keep ? 1 : 0;
-    emit(r);
     margin.touch(n.account);
     margin.touch_mark(m.instrument);
     margin.remove_order(pos, old);
@@ -1155,13 +1157,12 @@ struct Engine::Impl {
   // market data: one DepthLevel per changed (side, price), then TopOfBook if it moved
 
   void emit_depth(InstrumentId id, Side side, Price price, Qty qty, std::uint32_t count) noexcept {
-    auto d = make<wire::DepthLevel>();
+    auto& d = put<wire::DepthLevel>();
     d.instrument = id;
     d.side = side;
     d.price = price;
     d.qty = qty;
     d.order_count = count;
-    emit(d);
   }
 
   // Emits the level's change on one side, if it changed there.
@@ -1190,13 +1191,12 @@ struct Engine::Impl {
       const TopView& was = book.top_before();
       if (now.bid_price != was.bid_price || now.bid_qty != was.bid_qty || now.ask_price != was.ask_price ||
           now.ask_qty != was.ask_qty) {
-        auto t = make<wire::TopOfBook>();
+        auto& t = put<wire::TopOfBook>();
         t.instrument = id;
         t.bid_price = now.bid_price;
         t.bid_qty = now.bid_qty;
         t.ask_price = now.ask_price;
         t.ask_qty = now.ask_qty;
-        emit(t);
       }
       for (std::uint32_t k = i; k < j; ++k) book.end_event_level(static_cast<std::uint32_t>(tracker[k].key));
       book.end_event();

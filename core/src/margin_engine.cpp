@@ -29,7 +29,7 @@ bool MarginEngine::init(const EngineConfig& cfg, AccountTable* accounts, EventOu
   inst_ = std::vector<Inst>(cfg.max_instruments);
   return positions_.init(cfg.max_positions) && dirty_.allocate(cfg.max_accounts) &&
          touched_.allocate(cfg.max_instruments) && scratch_.allocate(std::size_t{cfg.max_positions} + 1) &&
-         pending_.allocate(cfg.max_accounts) &&
+         pending_.allocate(cfg.max_accounts) && reported_.allocate(cfg.max_accounts) &&
          cand_.allocate(std::size_t{cfg.max_accounts} + cfg.max_positions + 1);
 }
 
@@ -131,6 +131,7 @@ OrderTerms MarginEngine::terms(const OrderNode& n) noexcept {
 }
 
 void MarginEngine::add_order(PosIdx p, const OrderTerms& t) noexcept {
+  ++round_;
   Position& r = positions_[p];
   ++r.orders;
   if (t.reduce_only) {
@@ -148,6 +149,7 @@ void MarginEngine::add_order(PosIdx p, const OrderTerms& t) noexcept {
 }
 
 void MarginEngine::remove_order(PosIdx p, const OrderTerms& t) noexcept {
+  ++round_;
   Position& r = positions_[p];
   --r.orders;
   if (t.reduce_only) {
@@ -189,6 +191,8 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   if (size + side_qty > std::numeric_limits<Qty>::max() ||
       fx::value_up(in.max_price, size + side_qty, in.m) > kMaxNotional)
     return wire::RejectReason::NotionalOverflow;
+  // Without tiers there is no requirement to meet (docs/margin.md): nothing more to check.
+  if (!in.brackets.margined()) return wire::RejectReason::None;
 
   i128 dbuy = 0, dsell = 0;
   const i128 v = fx::value(now.price, now.qty, in.m);
@@ -257,7 +261,8 @@ MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
   for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
     const Position& r = positions_[p];
     const Inst& in = inst_[r.instrument];
-    s.imr += requirement(r, in, worst_case(r, in, 0, 0));
+    // Unmargined: the requirement is 0 whatever the worst case, so it is not computed.
+    s.imr += requirement(r, in, in.brackets.margined() ? worst_case(r, in, 0, 0) : 0);
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
     const i128 n = notional(r, in);
     s.equity += unrealized(r, in);
@@ -360,13 +365,12 @@ void MarginEngine::size_changed(PosIdx p, Inst& in, Qty before) noexcept {
 }
 
 void MarginEngine::emit_position(const Position& r, Money realized) noexcept {
-  auto m = out_->make<wire::PositionUpdate>();
+  auto& m = out_->put<wire::PositionUpdate>();
   m.account = r.account;
   m.instrument = r.instrument;
   m.size = r.size;
   m.entry_value = r.entry;
   m.realized_pnl = realized;
-  out_->emit(m);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,6 +481,7 @@ void MarginEngine::set_index(InstrumentId i, Price p) noexcept {
 }
 
 void MarginEngine::touch(AccountId a) noexcept {
+  ++round_;
   Account& acc = (*accounts_)[a];
   if (!(acc.flags & account_flags::kPending)) {
     acc.flags |= account_flags::kPending;
@@ -488,6 +493,7 @@ void MarginEngine::touch(AccountId a) noexcept {
 }
 
 void MarginEngine::touch_mark(InstrumentId i) noexcept {
+  ++round_;
   Inst& in = inst_[i];
   if (in.touched) return;
   in.touched = true;
@@ -502,6 +508,7 @@ void MarginEngine::update_mark(InstrumentId i, Price bid, Price ask, Price last)
   in.last = last;
   const Price mark = mark_price(MarkInputs{in.index, bid, ask, last, in.mark_band, in.min_price, in.max_price});
   if (mark == in.mark) return;
+  ++round_;
   in.mark = mark;
   // Only positions whose certified range the mark left are looked at again.
   const auto unit = [&](PosIdx p) {
@@ -512,20 +519,26 @@ void MarginEngine::update_mark(InstrumentId i, Price bid, Price ask, Price last)
 }
 
 void MarginEngine::report_accounts() noexcept {
-  std::sort(dirty_.data(), dirty_.data() + dirty_count_);
+  if (dirty_count_ > 1) std::sort(dirty_.data(), dirty_.data() + dirty_count_);
   for (std::uint32_t k = 0; k < dirty_count_; ++k) {
     const AccountId a = dirty_[k];
     Account& acc = (*accounts_)[a];
     acc.flags &= static_cast<std::uint8_t>(~account_flags::kDirty);
     // The cascade loop evaluated every changed account after the last change.
-    const Summary s = summarize(a);
-    auto m = out_->make<wire::MarginUpdate>();
+    auto& m = out_->put<wire::MarginUpdate>();
     m.account = a;
     m.collateral = acc.balance;
-    m.equity = money(s.equity);
-    m.initial_margin = money(s.imr);
-    m.maintenance_margin = money(s.mm);
-    out_->emit(m);
+    const Reported& c = reported_[a];
+    if (c.stamp == round_) {
+      m.equity = c.equity;
+      m.initial_margin = c.imr;
+      m.maintenance_margin = c.mm;
+    } else {
+      const Summary s = summarize(a);
+      m.equity = money(s.equity);
+      m.initial_margin = money(s.imr);
+      m.maintenance_margin = money(s.mm);
+    }
     for (PosIdx p = acc.positions; p != kNilPos;) {
       const PosIdx next = positions_[p].acct_next;
       release_if_empty(p);
@@ -539,7 +552,7 @@ void MarginEngine::report_accounts() noexcept {
 }
 
 void MarginEngine::publish_marks() noexcept {
-  std::sort(touched_.data(), touched_.data() + touched_count_);
+  if (touched_count_ > 1) std::sort(touched_.data(), touched_.data() + touched_count_);
   for (std::uint32_t k = 0; k < touched_count_; ++k) {
     const InstrumentId i = touched_[k];
     Inst& in = inst_[i];
@@ -579,8 +592,14 @@ MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
     // Each cross position may lose its share of the slack, in proportion to its notional.
     const Inst& in = inst_[r.instrument];
     i128 allot = -1;
-    if (slack >= 0)
-      allot = s.notional > 0 ? fx::mul_div_floor(slack, notional(r, in), s.notional) : slack / cross;
+    if (slack >= 0) {
+      if (cross == 1) {
+        allot = slack;  // the only cross position: n == s.notional, or s.notional == 0 and slack / 1
+      } else {
+        const i128 n = notional(r, in);
+        allot = s.notional > 0 ? fx::mul_div_floor(slack, n, s.notional) : slack / cross;
+      }
+    }
     arm(p, in, allot);
   }
   return s;
@@ -609,8 +628,10 @@ void watch_range(Price mark, Qty size, int m, Rate max_mmr, Price min_price, Pri
   const i128 a = allot - slop;
   const i128 s = abs128(size);
   const i128 per = i128{kRateOne} + max_mmr;
-  const i128 d = m >= 0 ? fx::mul_div_floor(a, kRateOne, s * per * fx::pow10(m))
-                        : fx::mul_div_floor(a * kRateOne, fx::pow10(-m), s * per);
+  // max_mmr 0 (unmargined): per == kRateOne cancels, the same quotient without the product.
+  const i128 d = max_mmr == 0 ? (m >= 0 ? fx::floor_div(a, s * fx::pow10(m)) : fx::mul_div_floor(a, fx::pow10(-m), s))
+                 : m >= 0     ? fx::mul_div_floor(a, kRateOne, s * per * fx::pow10(m))
+                              : fx::mul_div_floor(a * kRateOne, fx::pow10(-m), s * per);
   lo = kNoLo;
   hi = kNoHi;
   if (size > 0) {
@@ -720,10 +741,12 @@ i128 MarginEngine::position_mm(PosIdx p) const noexcept {
 }
 
 void MarginEngine::evaluate_pending() noexcept {
+  ++round_;
   for (std::uint32_t k = 0; k < pending_count_; ++k) {
     const AccountId a = pending_[k];
     (*accounts_)[a].flags &= static_cast<std::uint8_t>(~account_flags::kPending);
-    evaluate(a);
+    const Summary s = evaluate(a);
+    reported_[a] = Reported{money(s.equity), money(s.imr), money(s.mm), round_};
   }
   pending_count_ = 0;
 }

@@ -34,6 +34,7 @@ class DepthTracker {
   }
 
   void sort() noexcept {
+    if (size_ < 2) return;  // most events touch one level
     std::sort(items_.data(), items_.data() + size_,
               [](const TouchedLevel& a, const TouchedLevel& b) { return a.key < b.key; });
   }

@@ -28,6 +28,9 @@ struct EngineConfig {
   // Off: units below maintenance are only flagged (docs/margin.md), never liquidated; for
   // testing the margin engine alone and for measuring detection by itself.
   bool liquidation = true;
+  // Transparent huge pages for the order pool and order index (docs/performance.md): fewer
+  // TLB misses on a large book, but each 2 MiB of them that is touched is committed whole.
+  bool huge_pages = false;
 };
 
 // Margin state, as docs/margin.md defines it. Money is in micros.

@@ -30,6 +30,17 @@ class EventBuffer {
     append_raw(&msg, sizeof(T));
   }
 
+  // A zeroed T at the end, to be filled in place (no copy through the stack). The reference
+  // is valid until the next append or emplace, which may move the buffer.
+  template <class T>
+  T& emplace() {
+    static_assert(wire::is_message_v<T>);
+    if (size_ + sizeof(T) > cap_) grow(size_ + sizeof(T));
+    T* m = ::new (static_cast<void*>(data_ + size_)) T();  // value-initialised: all bytes zero
+    size_ += sizeof(T);
+    return *m;
+  }
+
   void append_raw(const void* p, std::size_t n) {
     if (size_ + n > cap_) grow(size_ + n);
     std::memcpy(data_ + size_, p, n);

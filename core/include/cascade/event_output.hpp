@@ -24,6 +24,18 @@ class EventOutput {
     m.header.ref = ref_;
     return m;
   }
+  // make() and emit() in one, built in the output buffer: fill the fields in before the
+  // next put() or emit() (the buffer may move then).
+  template <class T>
+  T& put() noexcept {
+    T& m = buf_->emplace<T>();
+    m.header.length = sizeof(T);
+    m.header.type = T::kType;
+    m.header.seq = ++seq_;
+    m.header.ts_ns = ts_;
+    m.header.ref = ref_;
+    return m;
+  }
   template <class T>
   void emit(const T& m) noexcept {
     buf_->append(m);

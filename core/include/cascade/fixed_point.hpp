@@ -15,23 +15,46 @@ using u128 = unsigned __int128;
 
 inline constexpr i128 kI128Max = static_cast<i128>(~u128{0} >> 1);
 
+// True when v is representable as int64: the divisions below then run in 64 bits (a
+// 128-bit division is a libgcc call, __divmodti4, even by a constant). Same results.
+constexpr bool fits64(i128 v) noexcept { return v == static_cast<std::int64_t>(v); }
+
 // Towards -infinity / +infinity / zero, for any signs; b != 0.
 constexpr i128 floor_div(i128 a, i128 b) noexcept {
+  if (fits64(a) && fits64(b) && b > 0) {
+    const auto x = static_cast<std::int64_t>(a), y = static_cast<std::int64_t>(b);
+    const std::int64_t q = x / y;
+    return (x % y != 0 && x < 0) ? q - 1 : q;
+  }
   const i128 q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 constexpr i128 ceil_div(i128 a, i128 b) noexcept {
+  if (fits64(a) && fits64(b) && b > 0) {
+    const auto x = static_cast<std::int64_t>(a), y = static_cast<std::int64_t>(b);
+    const std::int64_t q = x / y;
+    return (x % y != 0 && x > 0) ? q + 1 : q;
+  }
   const i128 q = a / b;
   return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q;
 }
-constexpr i128 trunc_div(i128 a, i128 b) noexcept { return a / b; }
-
-// 10^n for 0 <= n <= 38.
-constexpr i128 pow10(int n) noexcept {
-  i128 r = 1;
-  for (int i = 0; i < n; ++i) r *= 10;
-  return r;
+constexpr i128 trunc_div(i128 a, i128 b) noexcept {
+  if (fits64(a) && fits64(b) && b > 0) return static_cast<std::int64_t>(a) / static_cast<std::int64_t>(b);
+  return a / b;
 }
+
+// 10^n for 0 <= n <= 38 (a table: exponents are runtime values on the hot path).
+namespace detail {
+struct Pow10Table {
+  i128 v[39];
+  constexpr Pow10Table() noexcept : v{} {
+    v[0] = 1;
+    for (int i = 1; i <= 38; ++i) v[i] = v[i - 1] * 10;
+  }
+};
+inline constexpr Pow10Table kPow10{};
+}  // namespace detail
+constexpr i128 pow10(int n) noexcept { return detail::kPow10.v[n]; }
 
 // Clamps into the int64 range (Money, Price, Qty).
 constexpr std::int64_t saturate(i128 v) noexcept {
@@ -78,6 +101,10 @@ constexpr bool div_wide(U256 n, u128 d, u128& q) noexcept {
 }  // namespace detail
 
 constexpr i128 mul_div(i128 a, i128 b, i128 c, bool round_up) noexcept {
+  std::int64_t p64;
+  if (fits64(a) && fits64(b) &&
+      !__builtin_mul_overflow(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b), &p64))
+    return round_up ? ceil_div(p64, c) : floor_div(p64, c);
   i128 p;
   if (!__builtin_mul_overflow(a, b, &p)) return round_up ? ceil_div(p, c) : floor_div(p, c);
   u128 q;

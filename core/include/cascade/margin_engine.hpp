@@ -221,6 +221,17 @@ class MarginEngine {
   ZeroedArray<std::uint64_t> scratch_;  // funding order: (account << 32) | record
   ZeroedArray<AccountId> pending_;       // changed since evaluate_pending()
   std::uint32_t pending_count_ = 0;
+  // The MarginUpdate figures evaluate_pending() computed, reused by report_accounts() when
+  // nothing changed in between (stamp == round_): the last round of the cascade loop runs
+  // after the event's last change, so most reports need no second summary. Any change that
+  // can move a summary (touch, touch_mark, orders, marks) starts a new round.
+  struct Reported {
+    Money equity, imr, mm;
+    std::uint64_t stamp;
+  };
+  static_assert(sizeof(Reported) == 32);
+  ZeroedArray<Reported> reported_;
+  std::uint64_t round_ = 1;
   struct Candidate {
     AccountId account;
     PosIdx pos;  // kNilPos: the cross unit

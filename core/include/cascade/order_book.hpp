@@ -72,6 +72,7 @@ class OrderBook {
       (*pool_)[l.tail].next = o;
     } else {
       l.head = o;
+      l.side = n.side;
       ladder_.mark_non_empty(i);
       if (n.side == Side::Buy) {
         if (best_bid_ == kNone || i > best_bid_) best_bid_ = i;
@@ -117,7 +118,7 @@ class OrderBook {
   const TopView& top_before() const noexcept { return top_before_; }
   void end_event_level(std::uint32_t i) noexcept { ladder_[i].touched = 0; }
   void end_event() noexcept { touched_ = false; }
-  Side level_side(std::uint32_t i) const noexcept { return (*pool_)[ladder_[i].head].side; }
+  Side level_side(std::uint32_t i) const noexcept { return ladder_[i].side; }
 
  private:
   // Level totals only feed market data; wrap instead of overflowing when max_order_qty is
@@ -134,7 +135,7 @@ class OrderBook {
       top_before_ = top();
     }
     l.touched = 1;
-    tracker_->add(id_, i, l.qty, l.count, l.count ? (*pool_)[l.head].side : Side::Buy);
+    tracker_->add(id_, i, l.qty, l.count, l.count ? l.side : Side::Buy);
   }
 
   PriceLadder ladder_;

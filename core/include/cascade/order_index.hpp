@@ -22,13 +22,13 @@ class OrderIndex {
   };
   static_assert(sizeof(Slot) == 16);
 
-  bool init(std::uint32_t max_orders) noexcept {
+  bool init(std::uint32_t max_orders, bool huge_pages = false) noexcept {
     std::uint64_t cap = std::bit_ceil(std::uint64_t{max_orders} * 2);
     if (cap < 16) cap = 16;
     mask_ = cap - 1;
     shift_ = 64 - static_cast<unsigned>(std::countr_zero(cap));
     size_ = 0;
-    return slots_.allocate(cap);
+    return slots_.allocate(cap, huge_pages);
   }
 
   OrderIdx find(OrderId id) const noexcept {

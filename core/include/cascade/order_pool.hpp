@@ -39,12 +39,12 @@ static_assert(sizeof(OrderNode) == 64, "one cache line per resting order");
 
 class OrderPool {
  public:
-  bool init(std::uint32_t capacity) noexcept {
+  bool init(std::uint32_t capacity, bool huge_pages = false) noexcept {
     capacity_ = capacity;
     free_head_ = kNilOrder;
     high_water_ = 1;
     used_ = 0;
-    return nodes_.allocate(static_cast<std::size_t>(capacity) + 1);
+    return nodes_.allocate(static_cast<std::size_t>(capacity) + 1, huge_pages);
   }
 
   // kNilOrder when full. Fresh slots come from the high-water mark first so the pool only

@@ -18,7 +18,11 @@ struct Level {
   OrderIdx head;        // oldest order (kNilOrder when empty)
   OrderIdx tail;        // newest order
   std::uint32_t count;  // orders at this level
-  std::uint32_t touched;  // 1 while recorded by the current event's depth tracking
+  std::uint8_t touched;  // 1 while recorded by the current event's depth tracking
+  // Side of the orders while count > 0 (the book never crosses, so a level holds one side):
+  // depth tracking reads it here instead of from the head order, a cold node on deep levels.
+  Side side;
+  std::uint16_t pad0;
   Qty qty;              // total open quantity
 };
 static_assert(sizeof(Level) == 24);
