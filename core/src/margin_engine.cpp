@@ -254,6 +254,16 @@ MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a) const noexc
   return s;
 }
 
+i128 MarginEngine::initial_requirement(AccountId a) const noexcept {
+  i128 imr = 0;
+  for (PosIdx p = (*accounts_)[a].positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    const Inst& in = inst_[r.instrument];
+    if (in.brackets.margined()) imr += requirement(r, in, worst_case(r, in, 0, 0));
+  }
+  return imr;
+}
+
 MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
   const Account& acc = (*accounts_)[a];
   Summary s;
@@ -530,8 +540,9 @@ void MarginEngine::report_accounts() noexcept {
     m.collateral = acc.balance;
     const Reported& c = reported_[a];
     if (c.stamp == round_) {
+      // The cascade loop's evaluation reads equity and MM only: the IMR is computed here.
       m.equity = c.equity;
-      m.initial_margin = c.imr;
+      m.initial_margin = money(initial_requirement(a));
       m.maintenance_margin = c.mm;
     } else {
       const Summary s = summarize(a);
@@ -746,7 +757,7 @@ void MarginEngine::evaluate_pending() noexcept {
     const AccountId a = pending_[k];
     (*accounts_)[a].flags &= static_cast<std::uint8_t>(~account_flags::kPending);
     const Summary s = evaluate(a);
-    reported_[a] = Reported{money(s.equity), money(s.imr), money(s.mm), round_};
+    reported_[a] = Reported{money(s.equity), money(s.mm), round_};
   }
   pending_count_ = 0;
 }

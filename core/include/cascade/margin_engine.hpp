@@ -190,6 +190,7 @@ class MarginEngine {
   };
   Summary summarize(AccountId a) const noexcept;
   Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
+  fx::i128 initial_requirement(AccountId a) const noexcept;   // the IMR alone
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
   fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
   fx::i128 notional(const Position& r, const Inst& in) const noexcept;
@@ -221,15 +222,15 @@ class MarginEngine {
   ZeroedArray<std::uint64_t> scratch_;  // funding order: (account << 32) | record
   ZeroedArray<AccountId> pending_;       // changed since evaluate_pending()
   std::uint32_t pending_count_ = 0;
-  // The MarginUpdate figures evaluate_pending() computed, reused by report_accounts() when
+  // The equity and MM evaluate_pending() computed, reused by report_accounts() when
   // nothing changed in between (stamp == round_): the last round of the cascade loop runs
   // after the event's last change, so most reports need no second summary. Any change that
   // can move a summary (touch, touch_mark, orders, marks) starts a new round.
   struct Reported {
-    Money equity, imr, mm;
+    Money equity, mm;
     std::uint64_t stamp;
   };
-  static_assert(sizeof(Reported) == 32);
+  static_assert(sizeof(Reported) == 24);
   ZeroedArray<Reported> reported_;
   std::uint64_t round_ = 1;
   struct Candidate {
