@@ -1400,6 +1400,12 @@ void SnapshotAccess::save(const Engine& e, snap::Writer& w) {
     w.put(ins.last);
     w.put(ins.index);
     m.margin.save_instrument(id, w);
+    const CircuitBreakerState::Saved b = ins.breaker.save();
+    w.put(b.window);
+    w.put(b.anchor);
+    w.put(b.until);
+    w.put(b.window_set);
+    w.put(b.paused);
     w.end();
   }
 
@@ -1495,8 +1501,13 @@ bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& erro
           return fail("out of memory for an instrument's book");
         ins.def = d;
         ins.defined = true;
-        if (!r.get(ins.last) || !r.get(ins.index) || !m.margin.restore_instrument(id, r))
+        CircuitBreakerState::Saved b{};
+        if (!r.get(ins.last) || !r.get(ins.index) || !m.margin.restore_instrument(id, r) || !r.get(b.window) ||
+            !r.get(b.anchor) || !r.get(b.until) || !r.get(b.window_set) || !r.get(b.paused) || b.window_set > 1 ||
+            b.paused > 1)
           return fail("bad instrument record");
+        ins.breaker.restore(b);
+        if (b.paused) ++m.paused_count;
         break;
       }
       case snap::kAccount: {

@@ -22,6 +22,24 @@ class CircuitBreakerState {
   Timestamp until() const noexcept { return until_; }
   Price anchor() const noexcept { return anchor_; }
 
+  // The whole state, for snapshots (docs/snapshots.md).
+  struct Saved {
+    std::int64_t window;  // fits: a timestamp divided by at least 1e6
+    Price anchor;
+    Timestamp until;
+    std::uint8_t window_set, paused;
+  };
+  Saved save() const noexcept {
+    return {static_cast<std::int64_t>(window_), anchor_, until_, window_set_, paused_};
+  }
+  void restore(const Saved& s) noexcept {
+    window_ = s.window;
+    anchor_ = s.anchor;
+    until_ = s.until;
+    window_set_ = s.window_set != 0;
+    paused_ = s.paused != 0;
+  }
+
   // A redefinition keeps a pause but starts a new window at the next trade.
   void redefine() noexcept { window_set_ = false; }
 
