@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <unistd.h>
 
 #include "cascade/engine.hpp"
 #include "cascade/event_buffer.hpp"
@@ -415,7 +418,9 @@ TEST(LobsterGoog, CliConvertThenBookEachDiffsClean) {
 #else
   const std::string msg_path = kGoog + "message_1.csv", book_path = kGoog + "orderbook_1.csv";
   if (!std::ifstream(msg_path)) GTEST_SKIP() << "LOBSTER sample not found at " << msg_path << " (set CASCADE_DATA_DIR)";
-  const std::string dir = ::testing::TempDir();
+  // Per process: suites of several build trees may run at once, and a file rewritten under
+  // another process's mapping ends that process with SIGBUS.
+  const std::string dir = ::testing::TempDir() + "cascade_" + std::to_string(::getpid()) + "_";
   const std::string events = dir + "lobster_goog.events", rows = dir + "lobster_goog.rows", report = dir + "lobster_goog.txt";
   const std::string cli = CASCADE_CLI;
   ASSERT_EQ(std::system((cli + " convert --from lobster '" + msg_path + "' --depth 1 -o '" + events + "' > '" + report + "'").c_str()), 0);
@@ -471,7 +476,8 @@ TEST(LobsterGenerated, CliConvertThenBookEachDiffsClean) {
   GTEST_SKIP() << "the cascade CLI is not built";
 #else
   const GeneratedDay day = generate_day(7, 4, 50, 1500);
-  const std::string dir = ::testing::TempDir();
+  const std::string dir = ::testing::TempDir() + "cascade_" + std::to_string(::getpid()) + "/";
+  std::filesystem::create_directories(dir);
   const std::string base = dir + "TEST_2020-01-02_34200000_57600000_";
   const std::string msg = base + "message_4.csv", book = base + "orderbook_4.csv";
   const std::string events = dir + "lobster_gen.events", rows = dir + "lobster_gen.rows";
@@ -483,7 +489,7 @@ TEST(LobsterGenerated, CliConvertThenBookEachDiffsClean) {
   EXPECT_TRUE(read_file(rows) == day.book);
   // A depth that disagrees with the file is refused.
   EXPECT_NE(std::system((cli + " convert --from lobster '" + msg + "' --depth 3 -o '" + events + "' 2> /dev/null").c_str()), 0);
-  for (const std::string& f : {msg, book, events, rows}) std::remove(f.c_str());
+  std::filesystem::remove_all(dir);
 #endif
 }
 
