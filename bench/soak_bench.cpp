@@ -207,7 +207,8 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-bool parse(int argc, char** argv, Options& o) {
+// -1: run; otherwise the exit status (0 after --help, 2 for a bad option).
+int parse(int argc, char** argv, Options& o) {
   if (const char* m = std::getenv("CASCADE_SOAK_MINUTES"); m && *m) o.minutes = std::atof(m);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -238,20 +239,22 @@ bool parse(int argc, char** argv, Options& o) {
       o.rounds = 1;
       o.accounts = 2'000;
       o.day_minutes = 10;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
     } else {
-      std::fputs(a == "-h" || a == "--help" ? "" : ("soak_bench: bad option or value: " + a + "\n").c_str(), stderr);
-      std::fputs(kUsage, a == "-h" || a == "--help" ? stdout : stderr);
-      return false;
+      std::fprintf(stderr, "soak_bench: bad option or value: %s\n%s", a.c_str(), kUsage);
+      return 2;
     }
   }
-  return true;
+  return -1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  if (!parse(argc, argv, o)) return argc > 1 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0) ? 0 : 2;
+  if (const int status = parse(argc, argv, o); status >= 0) return status;
 
   std::printf("soak: %u traders per scenario, %lld-minute days, batches of %zu events, %s waits, %s\n", o.accounts,
               static_cast<long long>(o.day_minutes), o.batch, o.spin ? "spinning" : "blocking",
