@@ -423,7 +423,7 @@ TEST(DifferentialScenario, CrashDayWithDeleveragingAgrees) {
   p.shape.drop_start_ms = 2 * 60'000;
   p.shape.drop_ms = 6 * 60'000;
   p.shape.rebound_ms = 3 * 60'000;
-  p.tick_ms = 1'000;
+  p.tick_ms = 2'000;
   p.mm_levels = 3;
   p.taker_rate = 2;
   EventBuffer day;
