@@ -125,8 +125,9 @@ TEST(Scenario, SameSeedSameBytesOtherSeedOtherBytes) {
 }
 
 TEST(Scenario, CrashLiquidatesThroughBookBackstopAndAdlWithInvariantsHeld) {
-  Params p = small(Kind::Crash);
-  p.backstop_usd = 100'000;  // a small vault: the thin books run out of it
+  // The default vault (50 USD per trader): the thin books run out of it and deleverage.
+  const Params p = small(Kind::Crash);
+  EXPECT_EQ(p.backstop_usd, 0);
   const Generated g = make(p);
   EXPECT_EQ(g.summary.rejects, 0u);
   EXPECT_EQ(g.summary.positions_opened, 3'000u);

@@ -103,6 +103,17 @@ struct Engine::Impl {
   LiquidationQueue liq_queue;
   ZeroedArray<LiquidationUnit> liq_found;
   ZeroedArray<AdlCandidate> adl;
+  // The ranking of the last deleveraged (instrument, side) stays in `adl` as a heap of
+  // adl_size entries between steps while the margin engine's change log runs (no mark has
+  // moved): the next step ranks only the accounts changed since and pushes them; an entry
+  // whose stamp is no longer its account's is stale and dropped when it surfaces. So every
+  // opposite holder has exactly one live entry, ranked on its current figures.
+  ZeroedArray<std::uint32_t> adl_stamp;  // per account: stamp of its live entry
+  std::uint32_t adl_gen = 0;
+  std::uint32_t adl_size = 0;
+  InstrumentId adl_id = 0;
+  Side adl_side = Side::Buy;
+  bool adl_valid = false;
   ZeroedArray<AccountId> backstops;
   std::uint32_t backstop_count = 0;
   SeqNo origin = 0;  // seq of the input event being processed
@@ -113,7 +124,8 @@ struct Engine::Impl {
     const std::size_t units = std::size_t{c.max_accounts} + c.max_positions + 1;
     if (!pool.init(c.max_orders, c.huge_pages) || !index.init(c.max_orders, c.huge_pages) || !accounts.init(c.max_accounts, &pool) ||
         !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output) ||
-        !liq_queue.init(units) || !liq_found.allocate(units) || !adl.allocate(std::size_t{c.max_positions} + 1) ||
+        !liq_queue.init(units) || !liq_found.allocate(units) || !adl.allocate(2 * (std::size_t{c.max_positions} + 1)) ||
+        !adl_stamp.allocate(c.max_accounts) ||
         !backstops.allocate(c.max_accounts))
       throw std::bad_alloc();
   }
@@ -1116,24 +1128,21 @@ struct Engine::Impl {
 
   // 9. Close the remainder against opposite positions in ADL rank order.
   void deleverage(const LiquidationUnit& u, PosIdx pos, InstrumentId id, Side side, Price bp, Qty rem) noexcept {
-    std::uint32_t n = 0;
-    const std::uint32_t holders = margin.holder_count(id);
-    for (std::uint32_t k = 0; k < holders; ++k) {
-      const PosIdx hp = margin.holder(id, k);
-      const Position& r = margin.position(hp);
-      if (r.account == u.account || (side == Side::Sell ? r.size >= 0 : r.size <= 0)) continue;
-      const PosIdx unit_pos = (r.flags & position_flags::kIsolated) ? hp : kNilPos;
-      adl[n++] = adl_rank(margin.position_unrealized(hp), r.entry, margin.position_notional(hp),
-                          margin.unit(r.account, unit_pos).equity, r.account, hp);
-    }
-    // Only the first few ranks are usually needed: a heap gives them in rank order in
-    // O(n + k log n) instead of sorting all n holders.
+    adl_prepare(id, side);
     const auto after = [](const AdlCandidate& x, const AdlCandidate& y) { return adl_before(y, x); };
-    std::make_heap(adl.data(), adl.data() + n, after);
+    // The unit's own record is on the closing side, so its account never ranks; kept exact anyway.
+    AdlCandidate own{};
+    bool have_own = false;
     Qty total = 0;
-    for (std::uint32_t k = 0, left = n; left > 0 && rem > 0; ++k, --left) {
-      std::pop_heap(adl.data(), adl.data() + left, after);
-      const AdlCandidate& c = adl[left - 1];
+    for (std::uint32_t k = 0; adl_size > 0 && rem > 0;) {
+      std::pop_heap(adl.data(), adl.data() + adl_size, after);
+      const AdlCandidate c = adl[--adl_size];
+      if (c.pad0 != adl_stamp[c.account]) continue;  // stale: ranked again since
+      if (c.account == u.account) {
+        own = c;
+        have_own = true;
+        continue;
+      }
       const Qty have = margin.position(c.pos).size;
       const Qty q = std::min<Qty>(rem, have < 0 ? -have : have);
       rem -= q;
@@ -1142,7 +1151,7 @@ struct Engine::Impl {
       d.account = c.account;
       d.counter_account = u.account;
       d.instrument = id;
-      d.rank = k + 1;
+      d.rank = ++k;
       d.qty = q;
       d.price = bp;
       emit(d);
@@ -1150,7 +1159,64 @@ struct Engine::Impl {
       ++liq.deleverages;
       liq.deleverage_notional += to_money(fx::value(bp, q, margin.money_exp(id)));
     }
+    if (have_own) {
+      adl[adl_size++] = own;
+      std::push_heap(adl.data(), adl.data() + adl_size, after);
+    }
     emit_liq(u, wire::LiquidationStage::Deleveraged, id, side, total, bp, 0);
+  }
+
+  // The rank of record hp if it is an opposite holder for a close on `side`.
+  bool adl_entry(PosIdx hp, Side side, std::uint32_t stamp, AdlCandidate& out) const noexcept {
+    const Position& r = margin.position(hp);
+    if (side == Side::Sell ? r.size >= 0 : r.size <= 0) return false;
+    const PosIdx unit_pos = (r.flags & position_flags::kIsolated) ? hp : kNilPos;
+    out = adl_rank(margin.position_unrealized(hp), r.entry, margin.position_notional(hp),
+                   margin.unit(r.account, unit_pos).equity, r.account, hp);
+    out.pad0 = stamp;
+    return true;
+  }
+
+  // Brings the heap up to date for (id, side): pushes the accounts changed since the last
+  // step, or ranks every holder again (O(holders)) when the marks moved, another instrument
+  // or side was ranked last, or the changes are many.
+  void adl_prepare(InstrumentId id, Side side) noexcept {
+    const auto after = [](const AdlCandidate& x, const AdlCandidate& y) { return adl_before(y, x); };
+    const std::uint32_t holders = margin.holder_count(id);
+    const std::uint32_t changed = margin.changes();
+    const bool reuse = adl_valid && adl_id == id && adl_side == side && margin.change_log_on() &&
+                       std::uint64_t{changed} * 4 <= holders && adl_size + std::uint64_t{changed} <= adl.size() &&
+                       adl_gen <= UINT32_MAX - changed - 1;
+    if (reuse) {
+      for (std::uint32_t k = 0; k < changed; ++k) {
+        const AccountId a = margin.change(k);
+        adl_stamp[a] = ++adl_gen;
+        const PosIdx hp = margin.find(a, id);
+        if (hp != kNilPos && adl_entry(hp, side, adl_gen, adl[adl_size])) {
+          ++adl_size;
+          std::push_heap(adl.data(), adl.data() + adl_size, after);
+        }
+      }
+      margin.change_log_clear();
+      return;
+    }
+    if (adl_gen > UINT32_MAX - holders - 1) {
+      std::fill(adl_stamp.data(), adl_stamp.data() + cfg.max_accounts, 0u);
+      adl_gen = 0;
+    }
+    const std::uint32_t stamp = ++adl_gen;
+    adl_size = 0;
+    for (std::uint32_t k = 0; k < holders; ++k) {
+      const PosIdx hp = margin.holder(id, k);
+      if (adl_entry(hp, side, stamp, adl[adl_size])) adl_stamp[adl[adl_size++].account] = stamp;
+    }
+    // Only the first few ranks are usually needed: a heap gives them in rank order in
+    // O(n + k log n) instead of sorting all n holders.
+    std::make_heap(adl.data(), adl.data() + adl_size, after);
+    adl_id = id;
+    adl_side = side;
+    adl_valid = true;
+    margin.change_log_start();
   }
 
   // ---------------------------------------------------------------------------------------

@@ -26,10 +26,12 @@ bool MarginEngine::init(const EngineConfig& cfg, AccountTable* accounts, EventOu
   accounts_ = accounts;
   out_ = out;
   max_positions_ = cfg.max_positions;
+  max_accounts_ = cfg.max_accounts;
   inst_ = std::vector<Inst>(cfg.max_instruments);
   return positions_.init(cfg.max_positions) && dirty_.allocate(cfg.max_accounts) &&
          touched_.allocate(cfg.max_instruments) && scratch_.allocate(std::size_t{cfg.max_positions} + 1) &&
          pending_.allocate(cfg.max_accounts) && reported_.allocate(cfg.max_accounts) &&
+         log_.allocate(cfg.max_accounts) && logged_.allocate(cfg.max_accounts) &&
          cand_.allocate(std::size_t{cfg.max_accounts} + cfg.max_positions + 1);
 }
 
@@ -51,6 +53,7 @@ bool MarginEngine::may_redefine(const wire::InstrumentDefinition& d) const noexc
 }
 
 bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
+  log_on_ = false;
   Inst& in = inst_[d.instrument];
   if (!in.defined) {
     if (!in.holders.allocate(std::size_t{max_positions_} + 1) ||
@@ -406,6 +409,7 @@ void MarginEngine::withdraw(AccountId a, Money amount) noexcept {
 
 wire::RejectReason MarginEngine::settings(const wire::AccountSettings& s) noexcept {
   Account& acc = (*accounts_)[s.account];
+  log_change(s.account);
   const bool iso = s.margin_mode == wire::MarginMode::Isolated;
   // A mode may change only where the account has neither a position nor orders.
   const auto busy = [&](const Position& r) { return r.size != 0 || r.orders != 0; };
@@ -490,8 +494,22 @@ void MarginEngine::set_index(InstrumentId i, Price p) noexcept {
   touch_mark(i);
 }
 
+void MarginEngine::change_log_start() noexcept {
+  log_on_ = true;
+  change_log_clear();
+}
+
+void MarginEngine::change_log_clear() noexcept {
+  log_count_ = 0;
+  if (++log_gen_ == 0) {  // wrapped: no stale listing may match again
+    std::fill(logged_.data(), logged_.data() + max_accounts_, 0u);
+    log_gen_ = 1;
+  }
+}
+
 void MarginEngine::touch(AccountId a) noexcept {
   ++round_;
+  log_change(a);
   Account& acc = (*accounts_)[a];
   if (!(acc.flags & account_flags::kPending)) {
     acc.flags |= account_flags::kPending;
@@ -519,6 +537,7 @@ void MarginEngine::update_mark(InstrumentId i, Price bid, Price ask, Price last)
   const Price mark = mark_price(MarkInputs{in.index, bid, ask, last, in.mark_band, in.min_price, in.max_price});
   if (mark == in.mark) return;
   ++round_;
+  log_on_ = false;
   in.mark = mark;
   // Only positions whose certified range the mark left are looked at again.
   const auto unit = [&](PosIdx p) {
@@ -1052,6 +1071,7 @@ void MarginEngine::rearm(AccountId a) noexcept {
 }
 
 void MarginEngine::finish_restore() noexcept {
+  log_on_ = false;
   clear_candidates();
   for (std::uint32_t k = 0; k < touched_count_; ++k) inst_[touched_[k]].touched = false;
   touched_count_ = 0;

@@ -38,7 +38,7 @@ constexpr const char* kHelp =
     "  --mm-levels N         market-maker levels per side (default 10)\n"
     "  --mm-pull PCT         near-mid depth pulled under full stress, in % (default 95)\n"
     "  --taker-rate N        taker orders per second at calm (default 40, x10 under stress)\n"
-    "  --backstop-usd N      the backstop vault's capital (default 10000 USD per trader)\n"
+    "  --backstop-usd N      the backstop vault's capital (default 50 USD per trader)\n"
     "  --index-csv FILE      the large cap's index from timestamp,price lines\n"
     "  --index-klines FILE   the large cap's index from a Binance 1-minute kline file (the\n"
     "                        day's length and start come from the file); for 10 Oct 2025:\n"

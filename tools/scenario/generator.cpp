@@ -555,7 +555,7 @@ bool Generator::run(std::string& error) {
   role.instrument = kAllInstruments;
   role.role = wire::AccountRole::Backstop;
   emit(role);
-  const double backstop_usd = p_.backstop_usd > 0 ? p_.backstop_usd : 10000.0 * p_.accounts;
+  const double backstop_usd = p_.backstop_usd > 0 ? p_.backstop_usd : 50.0 * p_.accounts;
   deposit(backstop_, static_cast<Money>(backstop_usd * kMicros));
   for (const Inst& in : inst_) deposit(in.mm, static_cast<Money>(1e10 * depth_scale() * kMicros));
   for (std::uint32_t k = 0; k < p_.takers; ++k) deposit(taker_base_ + k, static_cast<Money>(1e9 * depth_scale() * kMicros));

@@ -52,7 +52,7 @@ struct Params {
   double mm_pull = 0.95;               // fraction of near-mid depth pulled under stress
   std::uint32_t takers = 64;
   double taker_rate = 40;              // orders per second at calm (x10 under stress)
-  double backstop_usd = 0;             // backstop vault's capital (0: 10,000 USD per trader)
+  double backstop_usd = 0;             // backstop vault's capital (0: 50 USD per trader)
   double funding_rate = 0.0001;        // per funding interval, before the move
   std::int64_t funding_interval_ms = 3600 * 1000;
 };

@@ -85,6 +85,16 @@ class MarginEngine {
   void touch(AccountId a) noexcept;  // a MarginUpdate for it at the end of the event
   void touch_mark(InstrumentId i) noexcept;
 
+  // --- change log (auto-deleveraging keeps its ranking between steps with it) ---
+  // Once started, every account whose figures change (touch(), settings) is listed once,
+  // until a mark moves, an instrument is defined or a restore ends: then the log stops, and
+  // change_log_on() says the figures of unlisted accounts may have moved too.
+  void change_log_start() noexcept;
+  void change_log_clear() noexcept;  // forgets the listed accounts, keeps logging
+  bool change_log_on() const noexcept { return log_on_; }
+  std::uint32_t changes() const noexcept { return log_count_; }
+  AccountId change(std::uint32_t k) const noexcept { return log_[k]; }
+
   // --- liquidation (docs/liquidation.md) ---
   // A unit: the cross account (pos == kNilPos) or one isolated position.
   struct UnitFigures {
@@ -214,11 +224,22 @@ class MarginEngine {
   PositionTable positions_;
   std::vector<Inst> inst_;
   std::uint32_t max_positions_ = 0;
+  std::uint32_t max_accounts_ = 0;
 
   ZeroedArray<AccountId> dirty_;
   std::uint32_t dirty_count_ = 0;
   ZeroedArray<InstrumentId> touched_;
   std::uint32_t touched_count_ = 0;
+  void log_change(AccountId a) noexcept {
+    if (!log_on_ || logged_[a] == log_gen_) return;
+    logged_[a] = log_gen_;
+    log_[log_count_++] = a;
+  }
+  ZeroedArray<AccountId> log_;
+  ZeroedArray<std::uint32_t> logged_;  // == log_gen_: listed since the last clear
+  std::uint32_t log_count_ = 0;
+  std::uint32_t log_gen_ = 1;
+  bool log_on_ = false;
   ZeroedArray<std::uint64_t> scratch_;  // funding order: (account << 32) | record
   ZeroedArray<AccountId> pending_;       // changed since evaluate_pending()
   std::uint32_t pending_count_ = 0;
