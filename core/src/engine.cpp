@@ -440,6 +440,10 @@ struct Engine::Impl {
       const OrderIdx o = ins.stops.first_triggered(ins.last);
       if (o == kNilOrder) return;
       ins.stops.unlink(o);
+      // Each fired stop belongs to another account, far away in memory: start loading the
+      // next one's account and position slot while this one trades.
+      if (const OrderIdx ahead = ins.stops.first_triggered(ins.last); ahead != kNilOrder)
+        margin.prefetch(pool[ahead].account, pool[ahead].instrument);
       OrderNode& n = pool[o];
       margin.remove_order(pos_of(n), MarginEngine::terms(n));
       n.state = OrderState::Incoming;

@@ -63,6 +63,7 @@ class PositionTable {
   }
 
   PosIdx find(AccountId a, InstrumentId i) const noexcept { return index_.find(key(a, i)); }
+  void prefetch(AccountId a, InstrumentId i) const noexcept { index_.prefetch(key(a, i)); }
 
   // A new zeroed record linked at the head of the account's list (*head); kNilPos when full.
   PosIdx create(AccountId a, InstrumentId i, PosIdx& head) noexcept {
