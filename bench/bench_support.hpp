@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,30 @@
 #endif
 
 namespace cascade::bench {
+
+// The BTC-PERP the margin, liquidation and pipeline benchmarks trade: pd 1, qd 3 (m = 2),
+// prices 50,000.0 to 150,000.0; each benchmark adds its fees, band and tiers.
+inline wire::InstrumentDefinition btc_perp(InstrumentId id) {
+  auto d = wire::make<wire::InstrumentDefinition>();
+  d.instrument = id;
+  std::memcpy(d.symbol, "BTC-PERP", 8);
+  d.price_decimals = 1;
+  d.qty_decimals = 3;
+  d.tick_size = 1;
+  d.lot_size = 1;
+  d.min_price = 500'000;
+  d.max_price = 1'500'000;
+  d.max_order_qty = 1'000'000;
+  return d;
+}
+
+// 1% / 0.5% up to 100k USD, then 2% / 1%, then 5% / 2.5% up to 5M USD.
+inline void three_tiers(wire::InstrumentDefinition& d) {
+  d.tier_count = 3;
+  d.tiers[0] = {100'000'000'000, 1'000'000, 500'000, 0};
+  d.tiers[1] = {1'000'000'000'000, 2'000'000, 1'000'000, 500'000'000};
+  d.tiers[2] = {5'000'000'000'000, 5'000'000, 2'500'000, 15'500'000'000};
+}
 
 // A size from the environment (for short profiling runs), else the default.
 inline std::size_t env_size(const char* name, std::size_t fallback) {

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "cascade/engine.hpp"
+#include "bench_support.hpp"
 #include "cascade/event_buffer.hpp"
 
 namespace {
@@ -29,23 +30,12 @@ std::size_t env_accounts(std::size_t fallback) {
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-// BTC-PERP: pd 1, qd 3 (m = 2); 1% / 0.5% up to 100k USD, then 2% / 1%, 5% / 2.5%.
+// BTC-PERP with a 0.5% liquidation fee and the three tiers.
 wire::InstrumentDefinition btc(bool index_mark) {
-  auto d = wire::make<wire::InstrumentDefinition>();
-  std::memcpy(d.symbol, "BTC-PERP", 8);
-  d.price_decimals = 1;
-  d.qty_decimals = 3;
-  d.tick_size = 1;
-  d.lot_size = 1;
-  d.min_price = 500'000;
-  d.max_price = 1'500'000;
-  d.max_order_qty = 1'000'000;
+  auto d = bench::btc_perp(0);
   d.liquidation_fee = 500'000;  // 0.5%
   d.mark_band = index_mark ? 1 : 0;
-  d.tier_count = 3;
-  d.tiers[0] = {100'000'000'000, 1'000'000, 500'000, 0};
-  d.tiers[1] = {1'000'000'000'000, 2'000'000, 1'000'000, 500'000'000};
-  d.tiers[2] = {5'000'000'000'000, 5'000'000, 2'500'000, 15'500'000'000};
+  bench::three_tiers(d);
   return d;
 }
 

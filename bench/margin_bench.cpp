@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cascade/engine.hpp"
+#include "bench_support.hpp"
 #include "cascade/event_buffer.hpp"
 
 namespace {
@@ -19,23 +20,11 @@ using namespace cascade;
 constexpr Price kMid = 1'000'000;  // 100,000.0 USD at price_decimals 1
 
 wire::InstrumentDefinition btc(InstrumentId id) {
-  auto d = wire::make<wire::InstrumentDefinition>();
-  d.instrument = id;
-  std::memcpy(d.symbol, "BTC-PERP", 8);
-  d.price_decimals = 1;
-  d.qty_decimals = 3;
-  d.tick_size = 1;
-  d.lot_size = 1;
-  d.min_price = 500'000;
-  d.max_price = 1'500'000;
-  d.max_order_qty = 1'000'000;
+  auto d = bench::btc_perp(id);
   d.maker_fee = -10'000;
   d.taker_fee = 50'000;
   d.mark_band = 1'000'000;
-  d.tier_count = 3;
-  d.tiers[0] = {100'000'000'000, 1'000'000, 500'000, 0};
-  d.tiers[1] = {1'000'000'000'000, 2'000'000, 1'000'000, 500'000'000};
-  d.tiers[2] = {5'000'000'000'000, 5'000'000, 2'500'000, 15'500'000'000};
+  bench::three_tiers(d);
   return d;
 }
 

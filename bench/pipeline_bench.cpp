@@ -57,16 +57,7 @@ constexpr AccountId kAccounts = 1000;
 constexpr Price kMid = 1'000'000;
 
 wire::InstrumentDefinition btc() {
-  auto d = wire::make<wire::InstrumentDefinition>();
-  d.instrument = 0;
-  std::memcpy(d.symbol, "BTC-PERP", 8);
-  d.price_decimals = 1;
-  d.qty_decimals = 3;
-  d.tick_size = 1;
-  d.lot_size = 1;
-  d.min_price = 500'000;
-  d.max_price = 1'500'000;
-  d.max_order_qty = 1'000'000;
+  auto d = bench::btc_perp(0);
   d.taker_fee = 50'000;
   d.tier_count = 1;
   d.tiers[0] = {1'000'000'000'000'000, 1'000'000, 500'000, 0};
