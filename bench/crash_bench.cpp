@@ -3,8 +3,8 @@
 // shrinks it), then replayed into a fresh engine per iteration with each input event's time
 // read from the TSC. Counters: input events/s and liquidations/s of engine time, latency
 // percentiles over the whole day, over the burst window (the 60 s of input time with the most
-// liquidations) for the events that start no cascade, and the whole-cascade time of the
-// burst's events that do.
+// liquidations) for the events that start no cascade, and the whole-chain time of the burst's
+// events that fire stops (no liquidation) and of those that start liquidations.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -67,7 +67,7 @@ void BM_CrashDay(benchmark::State& state) {
   const Day& d = day();
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(d.words.data()), d.bytes);
   const std::size_t n = d.summary.events;
-  std::vector<std::uint32_t> ticks(n), steps(n);
+  std::vector<std::uint32_t> ticks(n), steps(n), stops(n);
   std::vector<std::int64_t> ts(n);
   EventBuffer out(64u << 20);
   std::uint64_t liquidations = 0;
@@ -88,6 +88,10 @@ void BM_CrashDay(benchmark::State& state) {
         const std::uint64_t now = engine->liquidation_totals().liquidations;
         ticks[i] = static_cast<std::uint32_t>(std::min<std::uint64_t>(t1 - t0, UINT32_MAX));
         steps[i] = static_cast<std::uint32_t>(now - liq);
+        std::uint32_t fired = 0;  // outside the timed call
+        EventReader o(out.bytes());
+        for (EventView x; o.next(x);) fired += x.type() == wire::MsgType::StopTriggered;
+        stops[i] = fired;
         ts[i] = ev.header().ts_ns;
         total_ticks += t1 - t0;
         liq = now;
@@ -115,7 +119,7 @@ void BM_CrashDay(benchmark::State& state) {
     if (s >= 60) run -= per_sec[s - 60];
     if (s + 1 >= 60 && run > best) best = run, best_start = s + 1 - 60;
   }
-  std::vector<std::uint32_t> all(ticks), burst, starts;
+  std::vector<std::uint32_t> all(ticks), burst, chains, starts;
   double burst_ticks = 0;
   std::size_t burst_n = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -123,10 +127,11 @@ void BM_CrashDay(benchmark::State& state) {
     if (s < best_start || s >= best_start + 60) continue;
     ++burst_n;
     burst_ticks += ticks[i];
-    (steps[i] ? starts : burst).push_back(ticks[i]);
+    (steps[i] ? starts : stops[i] ? chains : burst).push_back(ticks[i]);
   }
   put(state, "all_", std::move(all));
   put(state, "burst_", std::move(burst));
+  put(state, "stops_", std::move(chains));
   put(state, "cascade_", std::move(starts));
   const double cal = bench::tsc_calibration().ticks_per_ns;
   state.counters["events_per_s"] = static_cast<double>(n) / engine_s;

@@ -718,7 +718,7 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   for (const char* l : {"\ncrash figures   ", "\n  BTC-PERP       index ", "\n  liquidated    ",
                         "% of it long; backstop ", "\n  peak second   ", "\nburst window    60 s from minute ",
                         "\nlatency (ns)        events       p50       p90       p99     p99.9         max\n",
-                        "\n  whole run     ", "\n  burst, no casc. ", "\n  cascade starts  ", "\nlargest cascade ",
+                        "\n  whole run     ", "\n  burst, no casc. ", "\n  burst, stops    ", "\n  cascade starts  ", "\nlargest cascade ",
                         "\npeak memory     "})
     EXPECT_NE(t.out.find(l), std::string::npos) << l << "\n" << t.out;
   // The crash figures come from the input and the engine: two runs agree up to the timing block.
@@ -728,9 +728,22 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   ASSERT_EQ(j.code, 0) << j.err;
   for (const char* k : {"\"crash\":{\"liquidated_usd\":", "\"long_share\":", "\"adl_share\":", "\"peak_liquidations_per_second\":",
                         "\"depth_pulled\":", "\"burst_window\":{\"start_epoch\":", "\"seconds\":30,",
-                        "\"latency_ns\":{\"all\":{\"events\":", "\"cascade_starts\":{", "\"largest_cascade_ns\":",
+                        "\"latency_ns\":{\"all\":{\"events\":", "\"stop_chains\":{", "\"cascade_starts\":{", "\"largest_cascade_ns\":",
                         "\"peak_rss_kb\":", "\"plot\":"})
     EXPECT_NE(j.out.find(k), std::string::npos) << k << "\n" << j.out;
+  // The burst window's events fall in exactly one of the three latency groups; the small crash
+  // has events of each kind.
+  const auto number_after = [&](const std::string& key) {
+    const std::size_t at = j.out.find(key);
+    return at == std::string::npos ? -1LL : std::stoll(j.out.substr(at + key.size()));
+  };
+  const long long quiet = number_after("\"burst\":{\"events\":");
+  const long long stops = number_after("\"stop_chains\":{\"events\":");
+  const long long starts = number_after("\"cascade_starts\":{\"events\":");
+  EXPECT_GT(quiet, 0);
+  EXPECT_GT(stops, 0);
+  EXPECT_GT(starts, 0);
+  EXPECT_EQ(quiet + stops + starts, number_after("\"seconds\":30,\"events\":"));
   // The CSV series are written with or without gnuplot.
   const std::string csv = read_file(path("plots/per_second.csv"));
   EXPECT_EQ(csv.rfind("minute,epoch_s,events,latency_p50_ns,latency_p99_ns,latency_max_ns,liquidations,", 0), 0u) << csv.substr(0, 200);

@@ -40,7 +40,8 @@ constexpr const char* kHelp =
     "--burst-seconds of input time with the most liquidations, or the most events).\n"
     "Then the timing block: each input event's engine time, read from the CPU's timestamp\n"
     "counter around Engine::process into a preallocated array; percentiles for the whole run,\n"
-    "for the burst window's events that start no cascade, and for those that do (their whole\n"
+    "for the burst window's events that start no cascade, for those that fire stops (the whole\n"
+    "chain of triggered stops; no liquidation) and for those that start liquidations (the whole\n"
     "cascade); the largest cascade; the input rate of the burst; peak memory (getrusage).\n"
     "Everything before the timing block is deterministic, so two runs can be compared by their\n"
     "digests. 'cascade accounts' prints every account.\n"
@@ -404,7 +405,12 @@ int cmd_replay(int argc, char** argv) {
     const std::uint64_t t1 = cli::ticks_now();
     const std::uint64_t now = engine.liquidation_totals().liquidations;
     const std::int64_t ts = ev.header().ts_ns;
-    stats.record(i, ts, t1 - t0, now - liquidations);
+    std::uint64_t stops = 0;
+    {
+      EventReader o(out.bytes().subspan(before));
+      for (EventView x; o.next(x);) stops += x.type() == wire::MsgType::StopTriggered;
+    }
+    stats.record(i, ts, t1 - t0, now - liquidations, stops);
     if (now - liquidations > largest) {
       largest = now - liquidations;
       std::uint64_t n_out = 0;
@@ -463,7 +469,7 @@ int cmd_replay(int argc, char** argv) {
     json_margin(report, margin);
     if (crash) json_crash(report, stats);
     report += ",\"latency_ns\":{\"all\":" + json_percentiles(stats.all()) + ",\"burst\":" + json_percentiles(stats.burst()) +
-              ",\"cascade_starts\":" + json_percentiles(stats.cascades()) + "}";
+              ",\"stop_chains\":" + json_percentiles(stats.stop_chains()) + ",\"cascade_starts\":" + json_percentiles(stats.cascades()) + "}";
     if (crash)
       report += ",\"largest_cascade_ns\":" + fixed(stats.largest_ns(), 0) +
                 ",\"largest_cascade_output_events\":" + std::to_string(stats.largest().out_events) +
@@ -490,6 +496,7 @@ int cmd_replay(int argc, char** argv) {
     report += "latency (ns)        events       p50       p90       p99     p99.9         max\n";
     text_percentiles(report, "whole run", stats.all());
     text_percentiles(report, "burst, no casc.", stats.burst());
+    text_percentiles(report, "burst, stops", stats.stop_chains());
     text_percentiles(report, "cascade starts", stats.cascades());
     if (crash) {
       const auto& l = stats.largest();

@@ -29,7 +29,8 @@ ReplayStats::ReplayStats(std::size_t events, std::int64_t first_ts, std::int64_t
     : t0_(first_ts - (first_ts % 1'000'000'000 + 1'000'000'000) % 1'000'000'000),
       burst_seconds_(std::max<std::int64_t>(1, burst_seconds)),
       ticks_(events),
-      steps_(events) {
+      steps_(events),
+      stops_(events) {
   const std::int64_t span = last_ts > t0_ ? (last_ts - t0_) / 1'000'000'000 + 1 : 1;
   // A file spanning years would make per-second arrays absurd; clamp (the last bucket collects).
   sec_.resize(static_cast<std::size_t>(std::min<std::int64_t>(span, 40'000'000)));
@@ -150,13 +151,14 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
   for (const std::uint32_t t : v) total_ticks += t;
   engine_s_ = total_ticks * ns_per_tick_ / 1e9;
   all_ = percentiles(v);
-  std::vector<std::uint32_t> b, c;
+  std::vector<std::uint32_t> b, s, c;
   for (std::size_t i = first; i < last; ++i) {
     burst_ticks += ticks_[i];
-    (steps_[i] ? c : b).push_back(ticks_[i]);
+    (steps_[i] ? c : stops_[i] ? s : b).push_back(ticks_[i]);
   }
   burst_engine_s_ = burst_ticks * ns_per_tick_ / 1e9;
   burst_ = percentiles(b);
+  stop_chains_ = percentiles(s);
   cascades_ = percentiles(c);
 
   for (std::int64_t s = 0; s < n_sec; ++s) {

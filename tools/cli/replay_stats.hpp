@@ -44,9 +44,13 @@ class ReplayStats {
   ReplayStats(std::size_t events, std::int64_t first_ts, std::int64_t last_ts, std::int64_t burst_seconds);
 
   // The hot loop's bookkeeping: one store per array, no allocation.
-  void record(std::size_t i, std::int64_t ts, std::uint64_t ticks, std::uint64_t liquidation_steps) noexcept {
+  // Stops fired inside the event count as a cascade too (docs/matching.md: triggered stops are
+  // part of the cascade); the report keeps the two kinds apart.
+  void record(std::size_t i, std::int64_t ts, std::uint64_t ticks, std::uint64_t liquidation_steps,
+              std::uint64_t stops_fired) noexcept {
     ticks_[i] = ticks > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(ticks);
     steps_[i] = liquidation_steps > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(liquidation_steps);
+    stops_[i] = stops_fired > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(stops_fired);
     ++sec_[second(ts)].events;
   }
   std::size_t second(std::int64_t ts) const noexcept {
@@ -73,7 +77,8 @@ class ReplayStats {
   std::int64_t epoch_s(std::int64_t sec) const noexcept { return t0_ / 1'000'000'000 + sec; }
   const Percentiles& all() const noexcept { return all_; }
   const Percentiles& burst() const noexcept { return burst_; }
-  const Percentiles& cascades() const noexcept { return cascades_; }  // burst events that started a cascade
+  const Percentiles& stop_chains() const noexcept { return stop_chains_; }  // burst events firing stops, no liquidation
+  const Percentiles& cascades() const noexcept { return cascades_; }  // burst events starting liquidations
   std::uint64_t liquidations() const noexcept { return liquidations_; }
   std::uint64_t burst_liquidations() const noexcept { return burst_liquidations_; }
   std::uint64_t peak_liquidations() const noexcept { return peak_; }
@@ -105,6 +110,7 @@ class ReplayStats {
   double ns_per_tick_ = 1.0;
   std::vector<std::uint32_t> ticks_;
   std::vector<std::uint32_t> steps_;
+  std::vector<std::uint32_t> stops_;
   std::vector<Second> sec_;
   std::vector<std::vector<double>> index_;  // per instrument, per second: last index (quote units), 0 = none
   std::vector<std::vector<double>> depth_;  // per instrument, per second: USD within 1% of the mid
@@ -120,7 +126,7 @@ class ReplayStats {
   std::uint64_t burst_events_ = 0, liquidations_ = 0, burst_liquidations_ = 0, peak_ = 0;
   std::int64_t burst_begin_ = 0, burst_end_ = 0, peak_s_ = 0;
   double long_usd_ = 0, short_usd_ = 0, backstop_usd_ = 0, adl_usd_ = 0;
-  Percentiles all_, burst_, cascades_;
+  Percentiles all_, burst_, stop_chains_, cascades_;
   std::vector<InstrumentFigures> figures_;
 };
 
