@@ -195,6 +195,28 @@ TEST(TextFormat, OmittedOptionalFieldsAndExplicitZeros) {
   EXPECT_EQ(dump_ok(a), "# cascade v1 kind=input created_ns=0 creator=\"cascade encode\"\n" + dumped);
 }
 
+TEST(TextFormat, ABackstopStageAmountIsTheBackstopsAccountId) {
+  const std::string lines =
+      "liquidation seq=1 ts=1 account=14 instrument=7 stage=backstop side=sell qty=2 price=64000 amount=3 "
+      "cascade_origin=1\n"
+      "liquidation seq=2 ts=2 account=14 instrument=7 stage=bankrupt side=sell qty=2 price=64000 amount=3 "
+      "cascade_origin=1\n";
+  EventBuffer out;
+  std::string error;
+  ASSERT_TRUE(text::encode(lines, out, error)) << error;
+  EventReader r(out.bytes().subspan(sizeof(FileHeader)));
+  EventView ev;
+  ASSERT_TRUE(r.next(ev));
+  EXPECT_EQ(ev.as<Liquidation>().amount, 3);  // account 3
+  ASSERT_TRUE(r.next(ev));
+  EXPECT_EQ(ev.as<Liquidation>().amount, 3'000'000);  // 3 USD in micros
+  const std::string dumped = dump_ok(out);
+  EXPECT_NE(dumped.find("stage=backstop side=sell qty=2 price=64000 amount=3 "), std::string::npos) << dumped;
+  EXPECT_NE(dumped.find("stage=bankrupt side=sell qty=2 price=64000 amount=3 "), std::string::npos) << dumped;
+  EXPECT_FALSE(text::encode("liquidation seq=1 ts=1 account=14 instrument=7 stage=backstop amount=3.5\n", out, error));
+  EXPECT_NE(error.find("a backstop stage's account id"), std::string::npos) << error;
+}
+
 TEST(TextFormat, UnnamedEnumAndFlagValuesAreNumbers) {
   NewOrder o = make<NewOrder>();
   o.side = static_cast<Side>(0);

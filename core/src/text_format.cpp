@@ -33,6 +33,7 @@ enum class Kind : std::uint8_t {
   Symbol,      // char[16], NUL-padded
   Tier,        // MarginTier as max_notional:imr:mmr:maint_amount
   TierCount,   // u8; inferred from the tiers when the line leaves it out
+  LiqAmount,   // Liquidation.amount: money, but the backstop's account id in a Backstop stage
 };
 
 constexpr std::size_t width(Kind k) noexcept {
@@ -40,7 +41,7 @@ constexpr std::size_t width(Kind k) noexcept {
     case Kind::U8: case Kind::Enum8: case Kind::Type: case Kind::Flags8: case Kind::TierCount: return 1;
     case Kind::U16: case Kind::Enum16: return 2;
     case Kind::U32: case Kind::Instrument: case Kind::Rate: return 4;
-    case Kind::U64: case Kind::I64: case Kind::Price: case Kind::Qty: case Kind::Money: return 8;
+    case Kind::U64: case Kind::I64: case Kind::Price: case Kind::Qty: case Kind::Money: case Kind::LiqAmount: return 8;
     case Kind::Symbol: return 16;
     case Kind::Tier: return sizeof(MarginTier);
   }
@@ -291,7 +292,7 @@ constexpr Field kLiquidationFields[] = {
     CASCADE_F(Liquidation, side, "side", Enum8, kSides),
     CASCADE_F(Liquidation, qty, "qty", Qty),
     CASCADE_F(Liquidation, price, "price", Price),
-    CASCADE_F(Liquidation, amount, "amount", Money),
+    CASCADE_F(Liquidation, amount, "amount", LiqAmount),
     CASCADE_F(Liquidation, depth, "depth", U16),
     CASCADE_F(Liquidation, cascade_origin, "cascade_origin", U64),
 };
@@ -520,6 +521,11 @@ void append_flags(std::string& out, std::span<const Name> names, unsigned v) {
   }
 }
 
+// The stage field comes before amount in the Liquidation table, so a parsed line has set it.
+bool backstop_stage(const std::byte* msg) {
+  return load<LiquidationStage>(msg + offsetof(Liquidation, stage)) == LiquidationStage::Backstop;
+}
+
 void append_value(std::string& out, const Field& f, const std::byte* p, Decimals d) {
   switch (f.kind) {
     case Kind::U8: case Kind::TierCount: append_int(out, load<std::uint8_t>(p)); break;
@@ -536,6 +542,10 @@ void append_value(std::string& out, const Field& f, const std::byte* p, Decimals
     case Kind::Price: append_decimal(out, load<std::int64_t>(p), d.price); break;
     case Kind::Qty: append_decimal(out, load<std::int64_t>(p), d.qty); break;
     case Kind::Money: append_decimal(out, load<std::int64_t>(p), kMoneyDecimals); break;
+    case Kind::LiqAmount:
+      if (backstop_stage(p - f.offset)) append_int(out, load<std::int64_t>(p));
+      else append_decimal(out, load<std::int64_t>(p), kMoneyDecimals);
+      break;
     case Kind::Rate: append_decimal(out, load<std::int32_t>(p), kRateDecimals); break;
     case Kind::Enum8: append_name(out, f.names, load<std::uint8_t>(p)); break;
     case Kind::Enum16: append_name(out, f.names, load<std::uint16_t>(p)); break;
@@ -716,6 +726,16 @@ std::string parse_value(const Field& f, std::string_view v, std::byte* msg, Deci
       store(p, x);
       return {};
     }
+    case Kind::LiqAmount:
+      if (backstop_stage(msg)) {  // an account id, kept as the field's whole int64 range
+        std::int64_t x;
+        const auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+        if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
+          return range_error("-9223372036854775808..9223372036854775807 (a backstop stage's account id)");
+        store(p, x);
+        return {};
+      }
+      [[fallthrough]];
     case Kind::Price: case Kind::Qty: case Kind::Money: {
       std::int64_t x;
       std::string e = f.kind == Kind::Price ? decimal(v, d.price, x, "price_decimals")
