@@ -382,6 +382,35 @@ TEST_F(Cli, ReplayRefusesAnOutputStream) {
   EXPECT_EQ(r.err, "cascade replay: out.evt: an output stream; replay reads input streams\n");
 }
 
+TEST_F(Cli, EngineCapacitiesAreOptionsOfEveryCommandThatRunsTheEngine) {
+  encode_sample();
+  // Three live orders: every further resting order is refused with OrderCapacity, nothing lost.
+  ASSERT_EQ(cascade("replay sample.evt --max-orders 3 -o capped.evt").code, 0);
+  const std::string dumped = cascade("dump capped.evt").out;
+  std::size_t capacity = 0;
+  for (std::size_t at = 0; (at = dumped.find("reason=order_capacity", at)) != std::string::npos; ++at) ++capacity;
+  EXPECT_EQ(capacity, 24u);
+  const Result v = cascade("verify sample.evt --max-orders 3 --max-accounts 3");
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("every invariant holds"), std::string::npos) << v.out;
+  // Larger capacities than the defaults, with huge pages: the same output as the defaults.
+  const Result big = cascade("replay sample.evt --max-orders 4000000 --max-accounts 3000000 --huge-pages");
+  ASSERT_EQ(big.code, 0) << big.err;
+  EXPECT_EQ(without_timing(big.out), without_timing(cascade("replay sample.evt").out));
+  EXPECT_EQ(cascade("accounts sample.evt --max-positions 100000").code, 0);
+  EXPECT_EQ(cascade("book sample.evt --max-instruments 2 --max-levels 1000000").code, 0);
+  // Instrument 2 needs 3 instrument ids: its definition is refused.
+  const Result b = cascade("book sample.evt --max-instruments 2 --instrument 2");
+  EXPECT_EQ(b.code, 1);
+  EXPECT_EQ(b.err, "cascade book: sample.evt: instrument 2 is not defined\n");
+
+  const Result r = cascade("replay sample.evt --max-orders 0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade replay: --max-orders needs a whole number from 1 to 1073741824, got '0'\n"
+                   "Try 'cascade replay --help'.\n");
+  EXPECT_EQ(cascade("verify sample.evt --max-accounts x").code, 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // book
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "cascade/engine.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/engine_options.hpp"
 #include "cli/io.hpp"
 
 namespace {
@@ -36,6 +37,7 @@ constexpr const char* kHelp =
     "\n"
     "  FILE          input event file, or - for standard input\n"
     "  --account ID  only this account (totals are still printed)\n"
+    CASCADE_CLI_ENGINE_OPTIONS_HELP
     "  -h, --help    this help\n"
     "\n"
     "On a truncated or corrupt file every complete event before the problem is processed and\n"
@@ -45,6 +47,7 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"account", 0, true},
     {"help", 'h', false},
 };
+constexpr auto kAllOptions = cascade::cli::with_engine_options(kOptions);
 
 std::string money(cascade::Money m) { return cascade::format_decimal(m, cascade::kMoneyDecimals, true); }
 
@@ -113,7 +116,7 @@ int cmd_accounts(int argc, char** argv) {
   using namespace cascade;
   cli::Args args;
   std::string error;
-  if (!args.parse(argc, argv, kOptions, error)) return cli::usage_error("accounts", error);
+  if (!args.parse(argc, argv, kAllOptions, error)) return cli::usage_error("accounts", error);
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -126,12 +129,14 @@ int cmd_accounts(int argc, char** argv) {
   const std::string path = args.operands()[0];
   const std::string name = cli::display_name(path);
 
+  EngineConfig config;
+  if (!cli::parse_engine_options(args, config, error)) return cli::usage_error("accounts", error);
   cli::InputEventFile in;
-  if (!in.open(path, error)) return cli::data_error("accounts", error);
-  if (in.file().header().kind != wire::StreamKind::Input)
-    return cli::data_error("accounts", name + ": an output stream; accounts reads input streams");
+  if (!cli::open_input("accounts", path, in, error)) return cli::data_error("accounts", error);
 
-  Engine engine;
+  const std::unique_ptr<Engine> engine_ptr = cli::make_engine(config, error);
+  if (!engine_ptr) return cli::data_error("accounts", error);
+  Engine& engine = *engine_ptr;
   EventBuffer out(1 << 20);
   EventReader r = in.file().reader();
   EventView ev;

@@ -11,6 +11,7 @@
 #include "cascade/engine.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/engine_options.hpp"
 #include "cli/io.hpp"
 #include "import/lobster.hpp"
 
@@ -34,6 +35,7 @@ constexpr const char* kHelp =
     "                     of one at the end. Input events that share a nonzero header ref\n"
     "                     (converters put the source message number there) and follow each\n"
     "                     other form one message; an event with ref 0 is a message alone\n"
+    CASCADE_CLI_ENGINE_OPTIONS_HELP
     "  -h, --help         this help\n"
     "\n"
     "On a truncated or corrupt file every complete event before the problem is processed and\n"
@@ -46,6 +48,7 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"each", 0, false},
     {"help", 'h', false},
 };
+constexpr auto kAllOptions = cascade::cli::with_engine_options(kOptions);
 
 std::string pad_left(const std::string& s, std::size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
 
@@ -100,7 +103,7 @@ int cmd_book(int argc, char** argv) {
   using namespace cascade;
   cli::Args args;
   std::string error;
-  if (!args.parse(argc, argv, kOptions, error)) return cli::usage_error("book", error);
+  if (!args.parse(argc, argv, kAllOptions, error)) return cli::usage_error("book", error);
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -123,10 +126,10 @@ int cmd_book(int argc, char** argv) {
   const bool each = args.has("each");
   if (each && !lobster) return cli::usage_error("book", "--each needs --format lobster");
 
+  EngineConfig config;
+  if (!cli::parse_engine_options(args, config, error)) return cli::usage_error("book", error);
   cli::InputEventFile in;
-  if (!in.open(path, error)) return cli::data_error("book", error);
-  if (in.file().header().kind != wire::StreamKind::Input)
-    return cli::data_error("book", name + ": an output stream; book reads input streams");
+  if (!cli::open_input("book", path, in, error)) return cli::data_error("book", error);
 
   InstrumentId instrument = static_cast<InstrumentId>(only);
   if (lobster && !have_only) {
@@ -146,7 +149,9 @@ int cmd_book(int argc, char** argv) {
     instrument = *defined.begin();
   }
 
-  Engine engine;
+  const std::unique_ptr<Engine> engine_ptr = cli::make_engine(config, error);
+  if (!engine_ptr) return cli::data_error("book", error);
+  Engine& engine = *engine_ptr;
   EventBuffer out(1 << 20);
   cli::TextOutput text;
   text.open("-", error);

@@ -17,6 +17,7 @@
 #include "cascade/event_file.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/engine_options.hpp"
 #include "cli/io.hpp"
 #include "cli/replay_stats.hpp"
 #include "cli/replay_threads.hpp"
@@ -65,6 +66,7 @@ constexpr const char* kHelp =
     "  --pin E[,O]       with --threads: pin the engine (and output) thread to CPUs\n"
     "  --journal J       with --threads: journal the input to J (appends if J exists)\n"
     "  --durability D    with --journal: none, flush (default) or fsync per batch\n"
+    CASCADE_CLI_ENGINE_OPTIONS_HELP
     "  -h, --help        this help\n"
     "\n"
     "On a truncated or corrupt file every complete event before the problem is processed and\n"
@@ -84,6 +86,7 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"durability", 0, true},
     {"help", 'h', false},
 };
+constexpr auto kAllOptions = cascade::cli::with_engine_options(kOptions);
 
 using Counts = std::array<std::uint64_t, 256>;
 
@@ -337,7 +340,7 @@ int cmd_replay(int argc, char** argv) {
   using namespace cascade;
   cli::Args args;
   std::string error;
-  if (!args.parse(argc, argv, kOptions, error)) return cli::usage_error("replay", error);
+  if (!args.parse(argc, argv, kAllOptions, error)) return cli::usage_error("replay", error);
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -351,11 +354,12 @@ int cmd_replay(int argc, char** argv) {
   cli::ThreadedOptions threaded;
   if (!cli::parse_threaded_options(args, threaded, error)) return cli::usage_error("replay", error);
 
+  EngineConfig config;
+  if (!cli::parse_engine_options(args, config, error)) return cli::usage_error("replay", error);
+  threaded.engine = config;
   cli::InputEventFile in;
-  if (!in.open(path, error)) return cli::data_error("replay", error);
+  if (!cli::open_input("replay", path, in, error)) return cli::data_error("replay", error);
   const wire::FileHeader& ih = in.file().header();
-  if (ih.kind != wire::StreamKind::Input)
-    return cli::data_error("replay", name + ": an output stream; replay reads input streams");
 
   const bool write_out = args.has("output");
   const std::string out_path = args.value("output");
@@ -379,7 +383,9 @@ int cmd_replay(int argc, char** argv) {
   Fnv1a64 digest;
   std::uint64_t out_bytes = 0;
   EventBuffer out(4 << 20);
-  Engine engine;
+  const std::unique_ptr<Engine> engine_ptr = cli::make_engine(config, error);
+  if (!engine_ptr) return cli::data_error("replay", error);
+  Engine& engine = *engine_ptr;
   const auto drain = [&] {
     digest.update(out.bytes());
     out_bytes += out.size();

@@ -45,7 +45,7 @@ bool parse_threaded_options(const Args& args, ThreadedOptions& out, std::string&
 
 bool replay_threaded(const EventFile& file, const ThreadedOptions& options, ThreadedReplay& out, std::string& error) {
   Fnv1a64 digest;
-  Pipeline pipeline(Engine(), options.pipeline, [&digest, &options](std::span<const std::byte> b) {
+  Pipeline pipeline(Engine(options.engine), options.pipeline, [&digest, &options](std::span<const std::byte> b) {
     digest.update(b);
     if (options.sink) options.sink(b);
   });

@@ -16,6 +16,7 @@ struct ThreadedOptions {
   std::uint64_t batch = 64;  // input events per submit()
   std::uint64_t rate = 0;    // input events per second the reader paces itself to (0: as fast as it can)
   PipelineConfig pipeline;
+  EngineConfig engine;  // the capacities of the single-threaded replay's engine
   Pipeline::Sink sink;  // also receives the output, after the digest (may be empty)
 };
 

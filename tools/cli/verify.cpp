@@ -7,6 +7,7 @@
 #include "cascade/event_file.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/engine_options.hpp"
 #include "cli/io.hpp"
 #include "verify/verifier.hpp"
 
@@ -33,6 +34,7 @@ constexpr const char* kHelp =
     "\n"
     "  FILE         input event file, or - for standard input\n"
     "  --every N    full comparison every N input events (default 10000; 0: at the end only)\n"
+    CASCADE_CLI_ENGINE_OPTIONS_HELP
     "  -h, --help   this help\n"
     "\n"
     "Exit status: 0 every check passed; 3 an invariant was violated (the first violation\n"
@@ -44,6 +46,7 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"every", 0, true},
     {"help", 'h', false},
 };
+constexpr auto kAllOptions = cascade::cli::with_engine_options(kOptions);
 
 }  // namespace
 
@@ -51,7 +54,7 @@ int cmd_verify(int argc, char** argv) {
   using namespace cascade;
   cli::Args args;
   std::string error;
-  if (!args.parse(argc, argv, kOptions, error)) return cli::usage_error("verify", error);
+  if (!args.parse(argc, argv, kAllOptions, error)) return cli::usage_error("verify", error);
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -64,12 +67,14 @@ int cmd_verify(int argc, char** argv) {
   const std::string path = args.operands()[0];
   const std::string name = cli::display_name(path);
 
+  EngineConfig config;
+  if (!cli::parse_engine_options(args, config, error)) return cli::usage_error("verify", error);
   cli::InputEventFile in;
-  if (!in.open(path, error)) return cli::data_error("verify", error);
-  if (in.file().header().kind != wire::StreamKind::Input)
-    return cli::data_error("verify", name + ": an output stream; verify reads input streams");
+  if (!cli::open_input("verify", path, in, error)) return cli::data_error("verify", error);
 
-  Engine engine;
+  const std::unique_ptr<Engine> engine_ptr = cli::make_engine(config, error);
+  if (!engine_ptr) return cli::data_error("verify", error);
+  Engine& engine = *engine_ptr;
   verify::Verifier verifier(engine, options);
   EventBuffer out(1 << 20);
   EventReader r = in.file().reader();

@@ -1,0 +1,53 @@
+// What the commands that run an engine over a file share: opening FILE as an input stream,
+// and the engine's capacities as options (a captured day can hold more live orders or
+// accounts than the defaults).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "cascade/engine.hpp"
+#include "cli/args.hpp"
+#include "cli/io.hpp"
+
+namespace cascade::cli {
+
+inline constexpr OptionSpec kEngineOptions[] = {
+    {"max-orders", 0, true},   {"max-accounts", 0, true}, {"max-positions", 0, true},
+    {"max-instruments", 0, true}, {"max-levels", 0, true}, {"huge-pages", 0, false},
+};
+
+// A macro so that each command's help stays one string literal.
+#define CASCADE_CLI_ENGINE_OPTIONS_HELP                                                   \
+  "  --max-orders N      engine capacity: live orders, resting plus untriggered stops\n"  \
+  "                      (default 1048576; docs/cli.md, \"Engine capacities\")\n"        \
+  "  --max-accounts N    account ids 0..N-1 (default 1048576)\n"                          \
+  "  --max-positions N   (account, instrument) records (default 1048576)\n"              \
+  "  --max-instruments N instrument ids 0..N-1 (default 256)\n"                          \
+  "  --max-levels N      price levels per book (default 4194304)\n"                      \
+  "  --huge-pages        transparent huge pages for the order pool and order index\n"
+
+// A command's own options followed by kEngineOptions, for Args::parse.
+template <std::size_t N>
+constexpr std::array<OptionSpec, N + std::size(kEngineOptions)> with_engine_options(const OptionSpec (&own)[N]) {
+  std::array<OptionSpec, N + std::size(kEngineOptions)> all{};
+  std::size_t i = 0;
+  for (const OptionSpec& o : own) all[i++] = o;
+  for (const OptionSpec& o : kEngineOptions) all[i++] = o;
+  return all;
+}
+
+// The capacities given on the command line over the defaults; false with a message.
+bool parse_engine_options(const Args& args, EngineConfig& config, std::string& error);
+
+// The engine for those capacities; nullptr with a message when the memory cannot be mapped.
+std::unique_ptr<Engine> make_engine(const EngineConfig& config, std::string& error);
+
+// Opens FILE, which must be an input stream; false with the message for data_error.
+bool open_input(std::string_view cmd, const std::string& path, InputEventFile& in, std::string& error);
+
+}  // namespace cascade::cli
