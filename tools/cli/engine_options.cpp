@@ -16,7 +16,7 @@ bool parse_engine_options(const Args& args, EngineConfig& config, std::string& e
       {"max-orders", &EngineConfig::max_orders, 1u << 30},
       {"max-accounts", &EngineConfig::max_accounts, 1u << 30},
       {"max-positions", &EngineConfig::max_positions, 1u << 30},
-      {"max-instruments", &EngineConfig::max_instruments, 1u << 20},
+      {"max-instruments", &EngineConfig::max_instruments, 1u << 16},
       {"max-levels", &EngineConfig::max_levels_per_book, 1u << 30},
   };
   for (const Capacity& c : kCapacities) {
