@@ -687,6 +687,10 @@ std::string parse_value(const Field& f, std::string_view v, std::byte* msg, Deci
   const auto range_error = [&](const char* range) {
     return "'" + std::string(v) + "' is not an integer in " + range;
   };
+  const auto parse_int64 = [&](std::int64_t& x) {
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+    return !v.empty() && r.ec == std::errc{} && r.ptr == v.data() + v.size();
+  };
   switch (f.kind) {
     case Kind::U8: case Kind::TierCount: {
       std::uint8_t x;
@@ -714,9 +718,7 @@ std::string parse_value(const Field& f, std::string_view v, std::byte* msg, Deci
     }
     case Kind::I64: {
       std::int64_t x;
-      const auto r = std::from_chars(v.data(), v.data() + v.size(), x);
-      if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
-        return range_error("-9223372036854775808..9223372036854775807");
+      if (!parse_int64(x)) return range_error("-9223372036854775808..9223372036854775807");
       store(p, x);
       return {};
     }
@@ -729,9 +731,7 @@ std::string parse_value(const Field& f, std::string_view v, std::byte* msg, Deci
     case Kind::LiqAmount:
       if (backstop_stage(msg)) {  // an account id, kept as the field's whole int64 range
         std::int64_t x;
-        const auto r = std::from_chars(v.data(), v.data() + v.size(), x);
-        if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
-          return range_error("-9223372036854775808..9223372036854775807 (a backstop stage's account id)");
+        if (!parse_int64(x)) return range_error("-9223372036854775808..9223372036854775807 (a backstop stage's account id)");
         store(p, x);
         return {};
       }
