@@ -34,7 +34,7 @@ constexpr const char* kHelp =
     "  --rebound PCT         part of the move recovered afterwards, in % (default 70)\n"
     "  --long-share PCT      traders holding longs, in % (default 72; calm 50; squeeze 30)\n"
     "  --late-share PCT      traders opening during the move, half of them chasing it into\n"
-    "                        its extreme, in % (default 18; calm 30)\n"
+    "                        its extreme, in % (default 15; calm 30)\n"
     "  --leverage-cap X      no trader above X (default: the brackets' maximum; calm 10)\n"
     "  --stop-share PCT      traders with a stop-loss, in % (default 25)\n"
     "  --mm-levels N         market-maker levels per side (default 10)\n"
