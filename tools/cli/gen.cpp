@@ -31,8 +31,10 @@ constexpr const char* kHelp =
     "  --drop-minutes N      from the start of the move to the extreme (default 35)\n"
     "  --drop PCT            the large cap's move at the extreme, in % (default 13;\n"
     "                        squeeze: the rise, default 10)\n"
-    "  --rebound PCT         part of the move recovered afterwards, in % (default 45)\n"
+    "  --rebound PCT         part of the move recovered afterwards, in % (default 70)\n"
     "  --long-share PCT      traders holding longs, in % (default 72; calm 50; squeeze 30)\n"
+    "  --late-share PCT      traders opening during the move, half of them chasing it into\n"
+    "                        its extreme, in % (default 15; calm 30)\n"
     "  --leverage-cap X      no trader above X (default: the brackets' maximum; calm 10)\n"
     "  --stop-share PCT      traders with a stop-loss, in % (default 25)\n"
     "  --mm-levels N         market-maker levels per side (default 10)\n"
@@ -50,7 +52,7 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"calm-minutes", 0, true},   {"drop-minutes", 0, true}, {"drop", 0, true},      {"rebound", 0, true},
     {"long-share", 0, true},     {"leverage-cap", 0, true}, {"stop-share", 0, true}, {"mm-levels", 0, true},
     {"mm-pull", 0, true},        {"taker-rate", 0, true},   {"backstop-usd", 0, true}, {"index-csv", 0, true},
-    {"index-klines", 0, true},   {"help", 'h', false},
+    {"index-klines", 0, true},   {"late-share", 0, true},   {"help", 'h', false},
 };
 
 }  // namespace
@@ -104,6 +106,7 @@ int cmd_gen(int argc, char** argv) {
   percent("drop", 98, drop);
   percent("rebound", 100, p.shape.rebound);
   percent("long-share", 100, p.long_share);
+  percent("late-share", 100, p.late_share);
   percent("stop-share", 100, p.stop_share);
   percent("mm-pull", 100, p.mm_pull);
   if (args.has("taker-rate")) {

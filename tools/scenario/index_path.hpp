@@ -45,7 +45,7 @@ struct PathShape {
   double grind_share = 0.4;     // part of the drop taken slowly before the wick
   double wick_share = 0.12;     // last part of the drop's time, where the rest of it happens
   double pump = 0.005;          // rise just before the drop (stops out the highest-leverage shorts)
-  double rebound = 0.45;        // part of the drop recovered after the low
+  double rebound = 0.70;        // part of the drop recovered after the low (10 Oct 2025: 101.5k back to 112k)
   std::int64_t rebound_ms = 12 * 60 * 1000;
   double noise = 0.0004;        // random walk, per sqrt(second), as a fraction
   std::int64_t step_ms = 1000;  // spacing of the generated points

@@ -44,7 +44,7 @@ struct Params {
   double leverage_skew = 2.5;          // leverage = max^(u^(1/skew)): larger is heavier at max
   double leverage_cap = 0;             // cap on every trader's leverage (0 = the brackets' max)
   double min_deposit = 10, max_deposit = 10'000;  // USD, log-uniform
-  double late_share = 0.12;            // traders opening during the move (after the calm)
+  double late_share = 0.15;            // traders opening during the move (after the calm)
   double stop_share = 0.25;            // traders with a reduce-only stop-loss
   std::uint32_t mm_levels = 10;        // per side and instrument
   double mm_spread = 0.0002;           // half-spread at calm
