@@ -251,6 +251,7 @@ TEST(Prefetch, AnyBytesAreHarmless) {
         const EventView e(buf);
         hinted.prefetch(e);
         hinted.prefetch_resolved(e);
+        hinted.prefetch_linked(e);
         ++calls;
       }
     }

@@ -1490,6 +1490,26 @@ void Engine::prefetch_resolved(const EventView& event) const noexcept {
   }
 }
 
+void Engine::prefetch_linked(const EventView& event) const noexcept {
+  const Impl& m = *impl_;
+  OrderId id = 0;
+  if (const auto* c = input_as<wire::CancelOrder>(event)) id = c->order_id;
+  else if (const auto* c = input_as<wire::ModifyOrder>(event)) id = c->order_id;
+  if (id == 0) return;
+  const OrderIdx o = m.index.find(id);
+  if (o == kNilOrder) return;
+  const OrderNode& n = m.pool[o];
+  // Unlinking touches both neighbours in the level's FIFO and in the account's list.
+  __builtin_prefetch(&m.pool[n.next]);
+  __builtin_prefetch(&m.pool[n.prev]);
+  __builtin_prefetch(&m.pool[n.acct_next]);
+  __builtin_prefetch(&m.pool[n.acct_prev]);
+  if (n.instrument < m.cfg.max_instruments) {
+    const Instrument& ins = m.instruments[n.instrument];
+    if (ins.defined && n.state == OrderState::Resting && ins.in_range(n.price)) __builtin_prefetch(&ins.book.level(ins.book.index(n.price)));
+  }
+}
+
 std::size_t Engine::process_batch(std::span<const std::byte> events, EventBuffer& out) noexcept {
   PrefetchReader r(*this, events);
   std::size_t done = 0;

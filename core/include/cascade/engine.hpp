@@ -138,9 +138,13 @@ class Engine {
   // prefetch_resolved: reads the slots prefetch() loaded and loads what they point at (the
   // order node, the position record). Issue it about D events ahead, after prefetch().
   void prefetch_resolved(const EventView& event) const noexcept;
+  // prefetch_linked: for a cancel or modify, reads the node prefetch_resolved() loaded and
+  // loads its neighbours in the level's FIFO and the account's list and its price level,
+  // which unlinking it touches. Issue it about D/2 events ahead.
+  void prefetch_linked(const EventView& event) const noexcept;
 
   // Decodes events (8-byte aligned framed input, as EventReader takes) and processes them in
-  // order with both prefetch stages running ahead (PrefetchReader, kPrefetchDistance), the
+  // order with the prefetch stages running ahead (PrefetchReader, kPrefetchDistance), the
   // output appended to out: the same bytes as process() one event at a time. Returns the
   // bytes consumed: events.size(), or the offset of the first malformed event (nothing from
   // it on is processed; EventReader at that offset says what is wrong).

@@ -1,5 +1,5 @@
 // An EventReader that decodes a window of events ahead of the one it returns and tells the
-// engine what they will touch (Engine::prefetch, Engine::prefetch_resolved), so the cache
+// engine what they will touch (Engine::prefetch, prefetch_resolved, prefetch_linked), so the cache
 // misses of several events overlap instead of following each other. The events come out in
 // order, unchanged: processing them gives the same output as a plain EventReader.
 //
@@ -20,19 +20,22 @@
 
 namespace cascade {
 
-// Events between prefetch_resolved() and process(); prefetch() runs twice as far ahead.
-// One event costs 0.3-2 us on a large book and a miss 0.16-0.23 us, so two events ahead
-// already cover the first load and the dependent one (docs/performance.md, "Prefetching").
+// Events between prefetch_resolved() and process(); prefetch() runs twice as far ahead and
+// prefetch_linked() half as far. One event costs 0.2-2 us on a large book and a miss
+// 0.16-0.23 us, so each stage is at least one event ahead of the load that needs it; 1 to 4
+// measured alike (docs/performance.md, "Prefetching").
 inline constexpr std::uint32_t kPrefetchDistance = 2;
 inline constexpr std::uint32_t kMaxPrefetchDistance = 15;
 
-// Both stages for event i of a decoded batch: prefetch() for i + 2d, prefetch_resolved() for
-// i + d. Call it right before processing event i; d = 0 issues nothing.
+// The three stages for event i of a decoded batch: prefetch() for i + 2d, prefetch_resolved()
+// for i + d, prefetch_linked() for i + d/2 (d >= 2). Call it right before processing event i;
+// d = 0 issues nothing.
 inline void prefetch_ahead(const Engine& engine, std::span<const EventView> events, std::size_t i,
                            std::uint32_t d = kPrefetchDistance) noexcept {
   if (d == 0) return;
   if (i + 2 * std::size_t{d} < events.size()) engine.prefetch(events[i + 2 * std::size_t{d}]);
   if (i + d < events.size()) engine.prefetch_resolved(events[i + d]);
+  if (d >= 2 && i + d / 2 < events.size()) engine.prefetch_linked(events[i + d / 2]);
 }
 
 class PrefetchReader {
@@ -54,6 +57,7 @@ class PrefetchReader {
     if (count_ == 0) return false;
     ev = ring_[head_];
     if (count_ > d_ && d_ != 0) engine_->prefetch_resolved(ring_[(head_ + d_) & kMask]);
+    if (count_ > d_ / 2 && d_ >= 2) engine_->prefetch_linked(ring_[(head_ + d_ / 2) & kMask]);
     head_ = (head_ + 1) & kMask;
     --count_;
     return true;
