@@ -23,7 +23,7 @@ namespace cascade {
 // Events between prefetch_resolved() and process(); prefetch() runs twice as far ahead and
 // prefetch_linked() half as far. One event costs 0.2-2 us on a large book and a miss
 // 0.16-0.23 us, so each stage is at least one event ahead of the load that needs it; 1 to 4
-// measured alike (docs/performance.md, "Prefetching").
+// measured alike (docs/performance.md, "Prefetching across events").
 inline constexpr std::uint32_t kPrefetchDistance = 2;
 inline constexpr std::uint32_t kMaxPrefetchDistance = 15;
 
