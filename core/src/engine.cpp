@@ -1423,7 +1423,8 @@ void Engine::prefetch(const EventView& event) const noexcept {
   const auto level = [&m](InstrumentId i, Price p) {
     if (i >= m.cfg.max_instruments) return;
     const Instrument& ins = m.instruments[i];
-    if (ins.defined && p > 0 && ins.in_range(p) && ins.on_tick(p)) __builtin_prefetch(&ins.book.level(ins.book.index(p)));
+    if (!ins.defined || p <= 0 || !ins.in_range(p) || !ins.on_tick(p)) return;
+    if (const std::uint32_t l = ins.book.index(p); l < ins.book.levels()) __builtin_prefetch(&ins.book.level(l));
   };
   switch (event.type()) {
     case wire::MsgType::NewOrder:
@@ -1506,7 +1507,8 @@ void Engine::prefetch_linked(const EventView& event) const noexcept {
   __builtin_prefetch(&m.pool[n.acct_prev]);
   if (n.instrument < m.cfg.max_instruments) {
     const Instrument& ins = m.instruments[n.instrument];
-    if (ins.defined && n.state == OrderState::Resting && ins.in_range(n.price)) __builtin_prefetch(&ins.book.level(ins.book.index(n.price)));
+    if (!ins.defined || n.state != OrderState::Resting || !ins.in_range(n.price)) return;
+    if (const std::uint32_t l = ins.book.index(n.price); l < ins.book.levels()) __builtin_prefetch(&ins.book.level(l));
   }
 }
 
