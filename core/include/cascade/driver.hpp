@@ -7,6 +7,9 @@
 //   Printer printer;
 //   driver.process(order, printer);   // printer.on_event(...) for each output event, in order
 //
+// driver.process(bytes, printer) takes a batch of framed events and runs the engine's prefetch
+// ahead of them (prefetch_reader.hpp); the printer sees the same events in the same order.
+//
 // The listener is a template parameter, so each call is direct (and usually inlined): no
 // virtual call and no std::function per event. The Engine inside is the same object the
 // Pipeline (pipeline.hpp) runs on its own thread; both stay single-threaded. docs/embedding.md.
