@@ -7,12 +7,15 @@
 // timing, then processes the workload one event per benchmark iteration; the output buffer is
 // cleared after every event, as a consumer would drain it.
 //
-// Each workload runs twice: timed:0 measures throughput with nothing else in the loop;
-// timed:1 also reads the TSC around each process() call and reports percentiles.
+// Each workload runs four times: timed:0 measures throughput with nothing else in the loop;
+// timed:1 also reads the TSC around each process() call and reports percentiles. prefetch:1
+// issues the engine's prefetch for the events 2D and D ahead before each process() call
+// (prefetch_ahead, inside the timed window with timed:1); prefetch:0 is one event at a time.
 //
 // Environment (for short profiling runs): CASCADE_BENCH_EVENTS (workload events, default
 // 2000000), CASCADE_BENCH_ORDERS (resting orders of the mixed books, default 1000000);
-// CASCADE_BENCH_HUGE=0 maps the order pool and index with 4 KiB pages (default: huge pages).
+// CASCADE_BENCH_HUGE=0 maps the order pool and index with 4 KiB pages (default: huge pages);
+// CASCADE_BENCH_PREFETCH=D sets the prefetch distance of prefetch:1 (default kPrefetchDistance).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -27,6 +30,7 @@
 #include "bench_support.hpp"
 #include "cascade/engine.hpp"
 #include "cascade/event_reader.hpp"
+#include "cascade/prefetch_reader.hpp"
 
 namespace {
 
@@ -567,6 +571,8 @@ std::unique_ptr<Workload> make_sweep_100() { return make_sweep(100); }
 
 void run(benchmark::State& state, const Workload& w) {
   const bool timed = state.range(0) != 0;
+  const auto distance = state.range(1) != 0
+      ? static_cast<std::uint32_t>(bench::env_size("CASCADE_BENCH_PREFETCH", kPrefetchDistance)) : 0u;
   if (w.events() != static_cast<std::size_t>(state.max_iterations)) {
     state.SkipWithError("workload size differs from the iteration count");
     return;
@@ -594,14 +600,31 @@ void run(benchmark::State& state, const Workload& w) {
 
   const EventView* e = events.data();
   const std::uint8_t* kind = w.kinds.data();
+  const std::span<const EventView> all(events);
+  std::size_t i = 0;
   {
     const bench::ProfileWindow window;
-    if (timed) {
+    if (timed && distance != 0) {
+      for (auto _ : state) {
+        const std::uint64_t t0 = bench::tsc_begin();
+        prefetch_ahead(engine, all, i++, distance);
+        engine.process(*e++, out);
+        const std::uint64_t t1 = bench::tsc_end();
+        log.record(*kind++, t1 - t0);
+        out.clear();
+      }
+    } else if (timed) {
       for (auto _ : state) {
         const std::uint64_t t0 = bench::tsc_begin();
         engine.process(*e++, out);
         const std::uint64_t t1 = bench::tsc_end();
         log.record(*kind++, t1 - t0);
+        out.clear();
+      }
+    } else if (distance != 0) {
+      for (auto _ : state) {
+        prefetch_ahead(engine, all, i++, distance);
+        engine.process(*e++, out);
         out.clear();
       }
     } else {
@@ -627,9 +650,10 @@ void BM_BookCancelHeavy(benchmark::State& state) { run(state, cached<make_cancel
 void BM_BookSweep10(benchmark::State& state) { run(state, cached<make_sweep_10>()); }
 void BM_BookSweep100(benchmark::State& state) { run(state, cached<make_sweep_100>()); }
 
-// One pass over the workload per repetition; timed:0 throughput, timed:1 latency percentiles.
+// One pass over the workload per repetition; timed:0 throughput, timed:1 latency percentiles;
+// prefetch:0 one event at a time, prefetch:1 with the engine's prefetch running ahead.
 void shape(benchmark::internal::Benchmark* b) {
-  b->ArgName("timed")->Arg(0)->Arg(1)->Iterations(static_cast<benchmark::IterationCount>(workload_events()));
+  b->ArgNames({"timed", "prefetch"})->ArgsProduct({{0, 1}, {0, 1}})->Iterations(static_cast<benchmark::IterationCount>(workload_events()));
 }
 BENCHMARK(BM_BookItchMix)->Apply(shape);
 BENCHMARK(BM_BookItchMixMargined)->Apply(shape);

@@ -17,6 +17,7 @@
 #include "cascade/order_book.hpp"
 #include "cascade/order_index.hpp"
 #include "cascade/order_pool.hpp"
+#include "cascade/prefetch_reader.hpp"
 #include "cascade/stop_book.hpp"
 
 namespace cascade {
@@ -1394,6 +1395,132 @@ InstrumentTotals Engine::instrument_totals(InstrumentId id) const noexcept {
   return impl_->margin.instrument_totals(id);
 }
 const EngineConfig& Engine::config() const noexcept { return impl_->cfg; }
+
+}  // namespace cascade
+
+// =============================================================================================
+// Batches (docs/embedding.md, "Batches"): hints for events processed later, read-only. Each
+// field is checked before it indexes anything, so any bytes are safe; a stale or wrong hint
+// costs a wasted load, never a different output.
+// =============================================================================================
+
+namespace cascade {
+
+namespace {
+// The input message behind ev if ev is one of type T with T's exact length, else nullptr.
+template <class T>
+const T* input_as(const EventView& ev) noexcept {
+  return ev.type() == T::kType && ev.size() == sizeof(T) ? &ev.as<T>() : nullptr;
+}
+}  // namespace
+
+void Engine::prefetch(const EventView& event) const noexcept {
+  const Impl& m = *impl_;
+  const auto account = [&m](AccountId a, InstrumentId i) {
+    if (a < m.cfg.max_accounts) m.margin.prefetch_account(a, i);
+  };
+  // The level a limit price rests at (deep levels are cold on a large book).
+  const auto level = [&m](InstrumentId i, Price p) {
+    if (i >= m.cfg.max_instruments) return;
+    const Instrument& ins = m.instruments[i];
+    if (!ins.defined || p <= 0 || !ins.in_range(p) || !ins.on_tick(p)) return;
+    if (const std::uint32_t l = ins.book.index(p); l < ins.book.levels()) __builtin_prefetch(&ins.book.level(l));
+  };
+  switch (event.type()) {
+    case wire::MsgType::NewOrder:
+      if (const auto* o = input_as<wire::NewOrder>(event)) {
+        if (o->order_id != 0) m.index.prefetch(o->order_id);  // the duplicate check
+        account(o->account, o->instrument);
+        if (o->order_type == OrderType::Limit) level(o->instrument, o->price);
+      }
+      break;
+    case wire::MsgType::CancelOrder:
+      if (const auto* c = input_as<wire::CancelOrder>(event)) {
+        if (c->order_id != 0) m.index.prefetch(c->order_id);
+        account(c->account, c->instrument);
+      }
+      break;
+    case wire::MsgType::ModifyOrder:
+      if (const auto* c = input_as<wire::ModifyOrder>(event)) {
+        if (c->order_id != 0) m.index.prefetch(c->order_id);
+        account(c->account, c->instrument);
+        level(c->instrument, c->new_price);
+      }
+      break;
+    case wire::MsgType::Deposit:
+      if (const auto* d = input_as<wire::Deposit>(event); d && d->account < m.cfg.max_accounts)
+        __builtin_prefetch(&m.accounts[d->account]);
+      break;
+    case wire::MsgType::Withdrawal:
+      if (const auto* w = input_as<wire::Withdrawal>(event); w && w->account < m.cfg.max_accounts)
+        __builtin_prefetch(&m.accounts[w->account]);
+      break;
+    default:
+      break;
+  }
+}
+
+void Engine::prefetch_resolved(const EventView& event) const noexcept {
+  const Impl& m = *impl_;
+  const auto position = [&m](AccountId a, InstrumentId i) {
+    if (a < m.cfg.max_accounts) m.margin.prefetch_position(a, i);
+  };
+  // The order's node (the slot prefetch() loaded names it): cancel and modify read it first.
+  const auto order = [&m](OrderId id) {
+    if (id == 0) return;
+    if (const OrderIdx o = m.index.find(id); o != kNilOrder) __builtin_prefetch(&m.pool[o]);
+  };
+  switch (event.type()) {
+    case wire::MsgType::NewOrder:
+      if (const auto* o = input_as<wire::NewOrder>(event)) position(o->account, o->instrument);
+      break;
+    case wire::MsgType::CancelOrder:
+      if (const auto* c = input_as<wire::CancelOrder>(event)) {
+        order(c->order_id);
+        position(c->account, c->instrument);
+      }
+      break;
+    case wire::MsgType::ModifyOrder:
+      if (const auto* c = input_as<wire::ModifyOrder>(event)) {
+        order(c->order_id);
+        position(c->account, c->instrument);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Engine::prefetch_linked(const EventView& event) const noexcept {
+  const Impl& m = *impl_;
+  OrderId id = 0;
+  if (const auto* c = input_as<wire::CancelOrder>(event)) id = c->order_id;
+  else if (const auto* c = input_as<wire::ModifyOrder>(event)) id = c->order_id;
+  if (id == 0) return;
+  const OrderIdx o = m.index.find(id);
+  if (o == kNilOrder) return;
+  const OrderNode& n = m.pool[o];
+  // Unlinking touches both neighbours in the level's FIFO and in the account's list.
+  __builtin_prefetch(&m.pool[n.next]);
+  __builtin_prefetch(&m.pool[n.prev]);
+  __builtin_prefetch(&m.pool[n.acct_next]);
+  __builtin_prefetch(&m.pool[n.acct_prev]);
+  if (n.instrument < m.cfg.max_instruments) {
+    const Instrument& ins = m.instruments[n.instrument];
+    if (!ins.defined || n.state != OrderState::Resting || !ins.in_range(n.price)) return;
+    if (const std::uint32_t l = ins.book.index(n.price); l < ins.book.levels()) __builtin_prefetch(&ins.book.level(l));
+  }
+}
+
+std::size_t Engine::process_batch(std::span<const std::byte> events, EventBuffer& out) noexcept {
+  PrefetchReader r(*this, events);
+  std::size_t done = 0;
+  for (EventView ev; r.next(ev);) {
+    impl_->process(ev, out);
+    done = static_cast<std::size_t>(ev.data() - events.data()) + ev.size();
+  }
+  return done;
+}
 
 }  // namespace cascade
 

@@ -15,6 +15,7 @@
 #include "cascade/digest.hpp"
 #include "cascade/engine.hpp"
 #include "cascade/event_file.hpp"
+#include "cascade/prefetch_reader.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/engine_options.hpp"
@@ -25,7 +26,7 @@
 namespace {
 
 constexpr const char* kHelp =
-    "usage: cascade replay FILE [-o OUT] [--json] [--plot DIR] [--burst-seconds N]\n"
+    "usage: cascade replay FILE [-o OUT] [--json] [--plot DIR] [--burst-seconds N] [--no-prefetch]\n"
     "\n"
     "Runs the engine over the input events of FILE and prints a report: events in and out\n"
     "by type, the size and digest (FNV-1a 64 over the output event bytes, file header\n"
@@ -40,10 +41,12 @@ constexpr const char* kHelp =
     "backstop and ADL volume; the peak second of liquidations; the burst window (the\n"
     "--burst-seconds of input time with the most liquidations, or the most events).\n"
     "Then the timing block: each input event's engine time, read from the CPU's timestamp\n"
-    "counter around Engine::process into a preallocated array; percentiles for the whole run,\n"
-    "for the burst window's events that start no cascade, for those that fire stops (the whole\n"
-    "chain of triggered stops; no liquidation) and for those that start liquidations (the whole\n"
-    "cascade); the largest cascade; the input rate of the burst; peak memory (getrusage).\n"
+    "counter around decoding it, the engine's prefetch for the events 1, 2 and 4 ahead\n"
+    "(PrefetchReader) and Engine::process, into a preallocated array; percentiles for the\n"
+    "whole run, for the burst window's events that start no cascade, for those that fire\n"
+    "stops (the whole chain of triggered stops; no liquidation) and for those that start\n"
+    "liquidations (the whole cascade); the largest cascade; the input rate of the burst; peak\n"
+    "memory (getrusage).\n"
     "Everything before the timing block is deterministic, so two runs can be compared by their\n"
     "digests. 'cascade accounts' prints every account.\n"
     "\n"
@@ -55,6 +58,8 @@ constexpr const char* kHelp =
     "                    depth per second), DIR/plots.gp and, with gnuplot, the pictures\n"
     "                    price_liquidations.png, latency.png, cumulative_liquidations.png\n"
     "  --burst-seconds N length of the burst window (default 60)\n"
+    "  --no-prefetch     process one event at a time, without the prefetch (the output is\n"
+    "                    the same; for comparing engine times)\n"
     "  --threads         then replay FILE again through the threaded pipeline (reader,\n"
     "                    engine and output threads joined by lock-free queues) and report\n"
     "                    its output digest, end-to-end events/s, latency through the queues\n"
@@ -77,6 +82,7 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"json", 0, false},
     {"plot", 0, true},
     {"burst-seconds", 0, true},
+    {"no-prefetch", 0, false},
     {"threads", 0, false},
     {"batch", 0, true},
     {"rate", 0, true},
@@ -397,18 +403,22 @@ int cmd_replay(int argc, char** argv) {
     out.clear();
   };
 
-  EventReader r = in.file().reader();
+  // Decoding and the hints for later events are timed with the event they precede, so the
+  // engine time is the same work with and without the prefetch.
+  const std::span<const std::byte> file_bytes = in.file().bytes().subspan(sizeof(wire::FileHeader));
+  PrefetchReader r(engine, file_bytes, sizeof(wire::FileHeader), args.has("no-prefetch") ? 0 : kPrefetchDistance);
   EventView ev;
   std::size_t i = 0, current_second = SIZE_MAX;
   std::uint64_t liquidations = engine.liquidation_totals().liquidations, largest = 0;
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t tick_start = cli::ticks_now();
-  while (r.next(ev)) {  // the first pass counted exactly these events
-    ++in_counts[static_cast<std::uint8_t>(ev.type())];
+  for (;;) {  // the first pass counted exactly these events
     const std::size_t before = out.size();
     const std::uint64_t t0 = cli::ticks_now();
+    if (!r.next(ev)) break;
     engine.process(ev, out);
     const std::uint64_t t1 = cli::ticks_now();
+    ++in_counts[static_cast<std::uint8_t>(ev.type())];
     const std::uint64_t now = engine.liquidation_totals().liquidations;
     const std::int64_t ts = ev.header().ts_ns;
     std::uint64_t stops = 0;

@@ -7,6 +7,9 @@
 //   Printer printer;
 //   driver.process(order, printer);   // printer.on_event(...) for each output event, in order
 //
+// driver.process(bytes, printer) takes a batch of framed events and runs the engine's prefetch
+// ahead of them (prefetch_reader.hpp); the printer sees the same events in the same order.
+//
 // The listener is a template parameter, so each call is direct (and usually inlined): no
 // virtual call and no std::function per event. The Engine inside is the same object the
 // Pipeline (pipeline.hpp) runs on its own thread; both stay single-threaded. docs/embedding.md.
@@ -14,12 +17,14 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <utility>
 
 #include "cascade/engine.hpp"
 #include "cascade/event_buffer.hpp"
 #include "cascade/event_reader.hpp"
+#include "cascade/prefetch_reader.hpp"
 #include "cascade/wire.hpp"
 
 namespace cascade {
@@ -59,6 +64,23 @@ class Driver {
   void process(const T& msg, Listener& listener) noexcept(noexcept(listener.on_event(EventView()))) {
     static_assert(wire::is_input(T::kType));
     process(EventView(reinterpret_cast<const std::byte*>(&msg)), listener);
+  }
+
+  // Processes a batch of framed input events (8-byte aligned, as EventReader takes) in order,
+  // running the engine's prefetch ahead of them (PrefetchReader); the listener sees each
+  // event's output before the next event is processed, the same events as from process()
+  // one at a time. Returns the bytes consumed: bytes.size(), or the offset of the first
+  // malformed event (nothing from it on is processed).
+  template <EventListener Listener>
+  std::size_t process(std::span<const std::byte> bytes, Listener& listener,
+                      std::uint32_t distance = kPrefetchDistance) noexcept(noexcept(listener.on_event(EventView()))) {
+    PrefetchReader r(engine_, bytes, 0, distance);
+    std::size_t done = 0;
+    for (EventView ev; r.next(ev);) {
+      process(ev, listener);
+      done = static_cast<std::size_t>(ev.data() - bytes.data()) + ev.size();
+    }
+    return done;
   }
 
   Engine& engine() noexcept { return engine_; }

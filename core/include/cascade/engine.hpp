@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "cascade/book_view.hpp"
@@ -123,6 +124,31 @@ class Engine {
     static_assert(wire::is_input(T::kType));
     process(EventView(reinterpret_cast<const std::byte*>(&msg)), out);
   }
+
+  // --- batches (docs/embedding.md, "Batches") ---
+  // On a large book or a large account table each event waits for two to four cache misses
+  // one after the other (order index slot, then the order; account record, position slot,
+  // then the position). A caller holding later events can start those loads early.
+  //
+  // Hints only: neither changes any state or output, and both are safe on any bytes (an
+  // event of a wrong type or length is ignored; ids out of range are not followed).
+  // prefetch: loads what `event` touches first, from its fields alone (order index slot,
+  // account record, position index slot, price level). Issue it about 2D events ahead.
+  void prefetch(const EventView& event) const noexcept;
+  // prefetch_resolved: reads the slots prefetch() loaded and loads what they point at (the
+  // order node, the position record). Issue it about D events ahead, after prefetch().
+  void prefetch_resolved(const EventView& event) const noexcept;
+  // prefetch_linked: for a cancel or modify, reads the node prefetch_resolved() loaded and
+  // loads its neighbours in the level's FIFO and the account's list and its price level,
+  // which unlinking it touches. Issue it about D/2 events ahead.
+  void prefetch_linked(const EventView& event) const noexcept;
+
+  // Decodes events (8-byte aligned framed input, as EventReader takes) and processes them in
+  // order with the prefetch stages running ahead (PrefetchReader, kPrefetchDistance), the
+  // output appended to out: the same bytes as process() one event at a time. Returns the
+  // bytes consumed: events.size(), or the offset of the first malformed event (nothing from
+  // it on is processed; EventReader at that offset says what is wrong).
+  std::size_t process_batch(std::span<const std::byte> events, EventBuffer& out) noexcept;
 
   // --- queries (not for the hot path) ---
   const wire::InstrumentDefinition* instrument(InstrumentId id) const noexcept;  // nullptr if undefined

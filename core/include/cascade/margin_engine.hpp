@@ -59,6 +59,14 @@ class MarginEngine {
     positions_.prefetch(a, i);
     __builtin_prefetch(&(*accounts_)[a]);
   }
+  // Running ahead of a batch (Engine::prefetch): what an event of account a (< max accounts)
+  // on instrument i loads first (the account record, its last report, the position slot),
+  // then the position record that slot points at, once the slot is in cache.
+  void prefetch_account(AccountId a, InstrumentId i) const noexcept {
+    prefetch(a, i);
+    __builtin_prefetch(&reported_[a]);
+  }
+  void prefetch_position(AccountId a, InstrumentId i) const noexcept { positions_.prefetch_record(a, i); }
   PosIdx ensure(AccountId a, InstrumentId i) noexcept;  // kNilPos when the table is full
   void release_if_empty(PosIdx p) noexcept;
   bool reclaim_empty() noexcept;  // releases records emptied during the event; true if any
