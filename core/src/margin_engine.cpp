@@ -70,6 +70,14 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   in.maker_fee = d.maker_fee;
   in.taker_fee = d.taker_fee;
   in.mark_band = d.mark_band;
+  {
+    // watch_range()'s quotient as floor(a * num / (|s| * den)); den <= 2e8 * 10^6 always.
+    const Rate mmr = in.brackets.max_mmr();
+    const fx::i128 num = (mmr == 0 ? 1 : fx::i128{kRateOne}) * fx::pow10(in.m < 0 ? -in.m : 0);
+    const fx::i128 den = (mmr == 0 ? 1 : fx::i128{kRateOne} + mmr) * fx::pow10(in.m > 0 ? in.m : 0);
+    in.watch_num = num <= std::numeric_limits<std::uint64_t>::max() ? static_cast<std::uint64_t>(num) : 0;
+    in.watch_den = static_cast<std::uint64_t>(den);
+  }
   const bool redefined = in.defined;
   in.defined = true;
   touch_mark(d.instrument);
@@ -226,6 +234,13 @@ i128 MarginEngine::unrealized(const Position& r, const Inst& in) const noexcept 
   return 0;
 }
 
+MarginEngine::Figures MarginEngine::figures(const Position& r, const Inst& in) noexcept {
+  const i128 up = fx::value_up(in.mark, abs128(r.size), in.m);
+  if (r.size < 0) return Figures{up, -up - r.entry};
+  // value == value_up when m >= 0 (both exact).
+  return Figures{up, (in.m >= 0 ? up : fx::value(in.mark, r.size, in.m)) - r.entry};
+}
+
 i128 MarginEngine::worst_case(const Position& r, const Inst& in, i128 dbuy, i128 dsell) const noexcept {
   const i128 ps = sign_of(r.size) * notional(r, in);
   const i128 up = ps + r.open_buy + dbuy;
@@ -249,10 +264,10 @@ MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a) const noexc
     const Position& r = positions_[p];
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
     const Inst& in = inst_[r.instrument];
-    const i128 n = notional(r, in);
-    s.equity += unrealized(r, in);
-    s.mm += in.brackets.maintenance(n);
-    s.notional += n;
+    const Figures f = figures(r, in);
+    s.equity += f.unrealized;
+    s.mm += in.brackets.maintenance(f.notional);
+    s.notional += f.notional;
   }
   return s;
 }
@@ -277,10 +292,10 @@ MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
     // Unmargined: the requirement is 0 whatever the worst case, so it is not computed.
     s.imr += requirement(r, in, in.brackets.margined() ? worst_case(r, in, 0, 0) : 0);
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
-    const i128 n = notional(r, in);
-    s.equity += unrealized(r, in);
-    s.mm += in.brackets.maintenance(n);
-    s.notional += n;
+    const Figures f = figures(r, in);
+    s.equity += f.unrealized;
+    s.mm += in.brackets.maintenance(f.notional);
+    s.notional += f.notional;
   }
   return s;
 }
@@ -605,6 +620,7 @@ void MarginEngine::publish_marks() noexcept {
 
 MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   Account& acc = (*accounts_)[a];
+  if (acc.positions != kNilPos && positions_[acc.positions].acct_next == kNilPos) return evaluate_one(a, acc.positions);
   const Summary s = maintenance_summary(a);
   set_below(acc.flags, account_flags::kBelow, s.equity < s.mm);
   const i128 slack = s.equity - s.mm;
@@ -635,11 +651,42 @@ MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   return s;
 }
 
+// evaluate() for the common account of one record: its figures are the unit's, the whole
+// slack is its allotment, and nothing is summed or shared.
+MarginEngine::Summary MarginEngine::evaluate_one(AccountId a, PosIdx p) noexcept {
+  Account& acc = (*accounts_)[a];
+  const Position& r = positions_[p];
+  Summary s;
+  s.equity = acc.balance;
+  if (r.size == 0) {  // no position: the collateral alone, nothing to watch
+    set_below(acc.flags, account_flags::kBelow, s.equity < 0);
+    return s;
+  }
+  const Inst& in = inst_[r.instrument];
+  if (r.flags & position_flags::kIsolated) {
+    // The cross unit holds no position: liquidatable below 0 only beside a margined isolated one.
+    set_below(acc.flags, account_flags::kBelow, s.equity < 0);
+    if (s.equity < 0 && in.brackets.margined()) add_candidate(a, kNilPos);
+    evaluate_isolated(p);
+    return s;
+  }
+  const Figures f = figures(r, in);
+  s.equity += f.unrealized;
+  s.mm = in.brackets.maintenance(f.notional);
+  s.notional = f.notional;
+  const bool below = s.equity < s.mm;
+  set_below(acc.flags, account_flags::kBelow, below);
+  if (below && s.mm > 0) add_candidate(a, kNilPos);
+  arm(p, in, below ? -1 : s.equity - s.mm);
+  return s;
+}
+
 void MarginEngine::evaluate_isolated(PosIdx p) noexcept {
   Position& r = positions_[p];
   const Inst& in = inst_[r.instrument];
-  const i128 mm = in.brackets.maintenance(notional(r, in));
-  const i128 slack = r.isolated + unrealized(r, in) - mm;
+  const Figures f = r.size != 0 ? figures(r, in) : Figures{0, 0};
+  const i128 mm = in.brackets.maintenance(f.notional);
+  const i128 slack = r.isolated + f.unrealized - mm;
   set_below(r.flags, position_flags::kBelow, slack < 0);
   if (slack < 0 && mm > 0) add_candidate(r.account, p);
   arm(p, in, slack < 0 ? -1 : slack);
@@ -686,13 +733,17 @@ void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
     disarm(p, inst_[r.instrument]);
     return;
   }
-  Price valid_lo, valid_hi;
-  watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot, kWatchSlop, valid_lo,
-              valid_hi);
   // Keep a range that is still certified and holds the mark: no heap work on most events.
-  if ((r.flags & position_flags::kArmed) && r.watch_lo >= valid_lo && r.watch_hi <= valid_hi &&
-      r.watch_lo <= in.mark && in.mark <= r.watch_hi)
-    return;
+  if ((r.flags & position_flags::kArmed) && r.watch_lo <= in.mark && in.mark <= r.watch_hi) {
+    const int c = certified(r, in, allot);
+    if (c > 0) return;
+    if (c < 0) {
+      Price valid_lo, valid_hi;
+      watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot, kWatchSlop,
+                  valid_lo, valid_hi);
+      if (r.watch_lo >= valid_lo && r.watch_hi <= valid_hi) return;
+    }
+  }
   // Arm with 63/64 of the allotment: a mark walking towards the limit re-examines the
   // position only a few times (Cascade100k: 15/16 199 ms, 31/32 186 ms, 63/64 180 ms), and a
   // later small loss (a fee) still often leaves the armed range certified.
@@ -705,6 +756,25 @@ void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   Inst& mi = inst_[r.instrument];
   if (lo != kNoLo) mi.lo.set(p, -lo); else mi.lo.erase(p);
   if (hi != kNoHi) mi.hi.set(p, hi); else mi.hi.erase(p);
+}
+
+// The armed range holds the mark. watch_range(allot) would contain it when its distance
+// d = floor(A / B) reaches the armed one, D: A >= D * B, with A = (allot - slop) * watch_num
+// and B = |s| * watch_den, compared in 128 bits. For a long the armed lower bound counts as
+// at least min_price (a computed bound at or below it is none), for a short the upper one as
+// at most max_price; below the slop the range is the mark alone.
+int MarginEngine::certified(const Position& r, const Inst& in, i128 allot) noexcept {
+  if (allot < kWatchSlop) return r.watch_lo == in.mark && r.watch_hi == in.mark;
+  const i128 dist = r.size > 0 ? i128{in.mark} - std::max(r.watch_lo, in.min_price)
+                               : i128{std::min(r.watch_hi, in.max_price)} - in.mark;
+  if (dist <= 0) return 1;  // d >= 0 always
+  const i128 a = allot - kWatchSlop;
+  using u64 = std::uint64_t;
+  u64 ds;
+  if (in.watch_num == 0 || !fx::fits64(a) ||
+      __builtin_mul_overflow(static_cast<u64>(dist), static_cast<u64>(abs128(r.size)), &ds))
+    return -1;
+  return fx::u128{static_cast<u64>(a)} * in.watch_num >= fx::u128{ds} * in.watch_den;
 }
 
 void MarginEngine::disarm(PosIdx p, Inst& in) noexcept {

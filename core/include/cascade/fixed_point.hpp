@@ -121,14 +121,26 @@ constexpr int money_exponent(int price_decimals, int qty_decimals) noexcept {
   return kMoneyDecimals - price_decimals - qty_decimals;
 }
 
+namespace detail {
+// p * 10^m * q for m >= 0: a plain product when it fits 64 bits (no division by 1).
+constexpr i128 value_exact(i128 p, i128 q, int m) noexcept {
+  std::int64_t a, r;
+  if (m <= 18 && fits64(p) && fits64(q) &&
+      !__builtin_mul_overflow(static_cast<std::int64_t>(p), static_cast<std::int64_t>(pow10(m)), &a) &&
+      !__builtin_mul_overflow(a, static_cast<std::int64_t>(q), &r))
+    return r;
+  return mul_div_floor(p * pow10(m), q, 1);
+}
+}  // namespace detail
+
 // value(p, q) = p * q * 10^m, rounded down (value) or up (value_up) when m < 0. p, q >= 0.
 // Saturates to kI128Max if it does not fit (impossible for validated instruments).
 constexpr i128 value(i128 p, i128 q, int m) noexcept {
-  if (m >= 0) return mul_div_floor(p * pow10(m), q, 1);
+  if (m >= 0) return detail::value_exact(p, q, m);
   return mul_div_floor(p, q, pow10(-m));
 }
 constexpr i128 value_up(i128 p, i128 q, int m) noexcept {
-  if (m >= 0) return mul_div_floor(p * pow10(m), q, 1);
+  if (m >= 0) return detail::value_exact(p, q, m);
   return mul_div_ceil(p, q, pow10(-m));
 }
 
