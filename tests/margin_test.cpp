@@ -73,6 +73,26 @@ TEST(FixedPoint, SixtyFourBitFastPathsAgreeWithWideDivision) {
   EXPECT_EQ(fx::pow10(38) / fx::pow10(19), fx::pow10(19));
 }
 
+// mul_div of 64-bit factors whose product needs 128 bits by a 64-bit divisor: the single
+// 128-by-64 divide where the quotient fits 64 bits, the wide path where it does not (the
+// product's high half at or above the divisor), both against plain 128-bit arithmetic.
+TEST(FixedPoint, WideProductsByA64BitDivisorAgreeWithWideDivision) {
+  const i128 big = i128{1} << 63;
+  const i128 fs[] = {3, 99'999'999, 100'000'000, 123'456'789'012, big / 3, big - 1};
+  const i128 cs[] = {1, 7, 100'000'000, 105'000'000'000, (i128{1} << 62) + 11, big - 1};
+  for (const i128 a : fs)
+    for (const i128 b : fs)
+      for (const i128 c : cs) {
+        const i128 p = a * b;  // < 2^126
+        EXPECT_EQ(fx::mul_div_floor(a, b, c), p / c) << static_cast<double>(a) << " " << static_cast<double>(b);
+        EXPECT_EQ(fx::mul_div_ceil(a, b, c), p / c + (p % c != 0 ? 1 : 0));
+      }
+  // A quotient between 2^63 and 2^64 (no int64, still one divide) stays positive.
+  EXPECT_EQ(fx::mul_div_floor(big - 1, 4, 2), (big - 1) * 2);
+  // A 40% rate against 1e8 on a notional of 2^62 micros.
+  EXPECT_EQ(fx::mul_div_ceil(i128{1} << 62, 40'000'000, 100'000'000), i128{1'844'674'407'370'955'162});
+}
+
 // docs/margin.md, "Units": BTC-PERP (pd 1, qd 3, m = 2), 0.250 BTC at 101,500.5 USD.
 TEST(FixedPoint, ValueWithNonNegativeExponentIsExact) {
   EXPECT_EQ(fx::money_exponent(1, 3), 2);

@@ -63,6 +63,7 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   }
   in.brackets.set(d);
   in.m = fx::money_exponent(d.price_decimals, d.qty_decimals);
+  in.unit_value = in.m >= 0 ? static_cast<std::int64_t>(fx::pow10(in.m)) : 0;  // m <= 6
   in.price_decimals = d.price_decimals;
   in.qty_decimals = d.qty_decimals;
   in.min_price = d.min_price;
@@ -214,10 +215,20 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   const i128 im0 = in.brackets.initial(w0), im1 = in.brackets.initial(w1);
   if (in.brackets.margined() && w1 > in.brackets.max_notional() && w1 > w0) return wire::RejectReason::InsufficientMargin;
   if (im1 <= im0) return wire::RejectReason::None;  // reduces exposure, or no requirement
-  const Summary s = summarize(r.account);
-  const i128 imr = s.imr - requirement(r, in, w0) + requirement(r, in, w1);
-  const i128 c = (*accounts_)[r.account].balance;
-  const i128 limit = (r.flags & position_flags::kIsolated) ? std::min(c, s.equity) : s.equity;
+  const Account& acc = (*accounts_)[r.account];
+  const bool iso = r.flags & position_flags::kIsolated;
+  i128 equity, imr;
+  if (acc.positions == p && r.acct_next == kNilPos) {
+    // The account's only record: its summary is this record's figures.
+    equity = acc.balance + (r.size != 0 && !iso ? unrealized(r, in) : 0);
+    imr = requirement(r, in, w1);
+  } else {
+    const Summary s = summarize(r.account, false);
+    equity = s.equity;
+    imr = s.imr - requirement(r, in, w0) + requirement(r, in, w1);
+  }
+  const i128 c = acc.balance;
+  const i128 limit = iso ? std::min(c, equity) : equity;
   return imr <= limit ? wire::RejectReason::None : wire::RejectReason::InsufficientMargin;
 }
 
@@ -234,11 +245,23 @@ i128 MarginEngine::unrealized(const Position& r, const Inst& in) const noexcept 
   return 0;
 }
 
-MarginEngine::Figures MarginEngine::figures(const Position& r, const Inst& in) noexcept {
+MarginEngine::Figures MarginEngine::figures_wide(const Position& r, const Inst& in) noexcept {
   const i128 up = fx::value_up(in.mark, abs128(r.size), in.m);
   if (r.size < 0) return Figures{up, -up - r.entry};
   // value == value_up when m >= 0 (both exact).
   return Figures{up, (in.m >= 0 ? up : fx::value(in.mark, r.size, in.m)) - r.entry};
+}
+
+// Inlined at its callers: mark * 10^m * |s| in 64 bits when it fits (value and value_up are
+// then this exact product), else figures_wide().
+inline MarginEngine::Figures MarginEngine::figures(const Position& r, const Inst& in) noexcept {
+  if (in.unit_value != 0 && r.size != std::numeric_limits<Qty>::min()) {
+    const Qty size = r.size < 0 ? -r.size : r.size;
+    std::int64_t mv, v;
+    if (!__builtin_mul_overflow(in.mark, in.unit_value, &mv) && !__builtin_mul_overflow(mv, size, &v))
+      return Figures{v, (r.size < 0 ? -i128{v} : i128{v}) - r.entry};
+  }
+  return figures_wide(r, in);
 }
 
 i128 MarginEngine::worst_case(const Position& r, const Inst& in, i128 dbuy, i128 dsell) const noexcept {
@@ -282,7 +305,7 @@ i128 MarginEngine::initial_requirement(AccountId a) const noexcept {
   return imr;
 }
 
-MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
+MarginEngine::Summary MarginEngine::summarize(AccountId a, bool with_mm) const noexcept {
   const Account& acc = (*accounts_)[a];
   Summary s;
   s.equity = acc.balance;
@@ -294,7 +317,7 @@ MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
     const Figures f = figures(r, in);
     s.equity += f.unrealized;
-    s.mm += in.brackets.maintenance(f.notional);
+    if (with_mm) s.mm += in.brackets.maintenance(f.notional);
     s.notional += f.notional;
   }
   return s;
@@ -405,7 +428,7 @@ void MarginEngine::emit_position(const Position& r, Money realized) noexcept {
 // transfers, settings, funding, index
 
 wire::RejectReason MarginEngine::check_withdrawal(AccountId a, Money amount) const noexcept {
-  const Summary s = summarize(a);
+  const Summary s = summarize(a, false);
   const i128 free = std::min<i128>((*accounts_)[a].balance, s.equity) - s.imr;
   return amount <= free ? wire::RejectReason::None : wire::RejectReason::InsufficientFunds;
 }
@@ -721,6 +744,26 @@ void watch_range(Price mark, Qty size, int m, Rate max_mmr, Price min_price, Pri
 }
 }  // namespace
 
+// The armed range holds the mark. watch_range(allot) would contain it when its distance
+// d = floor(A / B) reaches the armed one, D: A >= D * B, with A = (allot - slop) * watch_num
+// and B = |s| * watch_den, compared in 128 bits. For a long the armed lower bound counts as
+// at least min_price (a computed bound at or below it is none), for a short the upper one as
+// at most max_price; below the slop the range is the mark alone.
+inline int MarginEngine::certified(const Position& r, const Inst& in, i128 allot) noexcept {
+  if (allot < kWatchSlop) return r.watch_lo == in.mark && r.watch_hi == in.mark;
+  using u64 = std::uint64_t;
+  // The armed distance, as the difference of two prices in 64 bits (exact once positive).
+  const Price from = r.size > 0 ? std::max(r.watch_lo, in.min_price) : in.mark;
+  const Price to = r.size > 0 ? in.mark : std::min(r.watch_hi, in.max_price);
+  if (to <= from) return 1;  // d >= 0 always
+  const u64 dist = static_cast<u64>(to) - static_cast<u64>(from);
+  const u64 size = r.size > 0 ? static_cast<u64>(r.size) : 0 - static_cast<u64>(r.size);
+  u64 ds;
+  if (in.watch_num == 0 || !fx::fits64(allot) || __builtin_mul_overflow(dist, size, &ds)) return -1;
+  const auto a = static_cast<u64>(static_cast<std::int64_t>(allot) - kWatchSlop);
+  return fx::u128{a} * in.watch_num >= fx::u128{ds} * in.watch_den;
+}
+
 void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   Position& r = positions_[p];
   // A queued unit is looked at again when its step comes: watching it would re-evaluate it
@@ -756,25 +799,6 @@ void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   Inst& mi = inst_[r.instrument];
   if (lo != kNoLo) mi.lo.set(p, -lo); else mi.lo.erase(p);
   if (hi != kNoHi) mi.hi.set(p, hi); else mi.hi.erase(p);
-}
-
-// The armed range holds the mark. watch_range(allot) would contain it when its distance
-// d = floor(A / B) reaches the armed one, D: A >= D * B, with A = (allot - slop) * watch_num
-// and B = |s| * watch_den, compared in 128 bits. For a long the armed lower bound counts as
-// at least min_price (a computed bound at or below it is none), for a short the upper one as
-// at most max_price; below the slop the range is the mark alone.
-int MarginEngine::certified(const Position& r, const Inst& in, i128 allot) noexcept {
-  if (allot < kWatchSlop) return r.watch_lo == in.mark && r.watch_hi == in.mark;
-  const i128 dist = r.size > 0 ? i128{in.mark} - std::max(r.watch_lo, in.min_price)
-                               : i128{std::min(r.watch_hi, in.max_price)} - in.mark;
-  if (dist <= 0) return 1;  // d >= 0 always
-  const i128 a = allot - kWatchSlop;
-  using u64 = std::uint64_t;
-  u64 ds;
-  if (in.watch_num == 0 || !fx::fits64(a) ||
-      __builtin_mul_overflow(static_cast<u64>(dist), static_cast<u64>(abs128(r.size)), &ds))
-    return -1;
-  return fx::u128{static_cast<u64>(a)} * in.watch_num >= fx::u128{ds} * in.watch_den;
 }
 
 void MarginEngine::disarm(PosIdx p, Inst& in) noexcept {

@@ -181,6 +181,7 @@ class MarginEngine {
     bool defined = false;
     Brackets brackets;
     int m = 0;  // money exponent: a price unit times a quantity unit is 10^m micros
+    std::int64_t unit_value = 0;  // 10^m when m >= 0 (values are exact products), else 0
     std::uint8_t price_decimals = 0, qty_decimals = 0;
     Price min_price = 0, max_price = 0;
     Rate maker_fee = 0, taker_fee = 0, mark_band = 0;
@@ -207,7 +208,7 @@ class MarginEngine {
     fx::i128 mm = 0;
     fx::i128 notional = 0;  // sum of cross notionals (watch allotment)
   };
-  Summary summarize(AccountId a) const noexcept;
+  Summary summarize(AccountId a, bool with_mm = true) const noexcept;  // mm left at 0 without
   Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
   fx::i128 initial_requirement(AccountId a) const noexcept;   // the IMR alone
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
@@ -220,6 +221,7 @@ class MarginEngine {
     fx::i128 notional, unrealized;
   };
   static Figures figures(const Position& r, const Inst& in) noexcept;
+  static Figures figures_wide(const Position& r, const Inst& in) noexcept;
 
   void apply(PosIdx p, Inst& in, Qty dq, Price px, fx::i128 v, Money fee, Money& realized) noexcept;
   static void settle(Position& r, Money& balance, const Inst& in, Qty dq, Price px, fx::i128 v,
