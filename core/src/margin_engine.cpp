@@ -235,16 +235,6 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
 // ---------------------------------------------------------------------------------------------
 // requirements
 
-i128 MarginEngine::notional(const Position& r, const Inst& in) const noexcept {
-  return r.size == 0 ? 0 : fx::value_up(in.mark, abs128(r.size), in.m);
-}
-
-i128 MarginEngine::unrealized(const Position& r, const Inst& in) const noexcept {
-  if (r.size > 0) return fx::value(in.mark, r.size, in.m) - r.entry;
-  if (r.size < 0) return -fx::value_up(in.mark, -i128{r.size}, in.m) - r.entry;
-  return 0;
-}
-
 MarginEngine::Figures MarginEngine::figures_wide(const Position& r, const Inst& in) noexcept {
   const i128 up = fx::value_up(in.mark, abs128(r.size), in.m);
   if (r.size < 0) return Figures{up, -up - r.entry};
@@ -262,6 +252,16 @@ inline MarginEngine::Figures MarginEngine::figures(const Position& r, const Inst
       return Figures{v, (r.size < 0 ? -i128{v} : i128{v}) - r.entry};
   }
   return figures_wide(r, in);
+}
+
+i128 MarginEngine::notional(const Position& r, const Inst& in) const noexcept {
+  return r.size == 0 ? 0 : figures(r, in).notional;
+}
+
+i128 MarginEngine::unrealized(const Position& r, const Inst& in) const noexcept {
+  if (r.size > 0) return fx::value(in.mark, r.size, in.m) - r.entry;
+  if (r.size < 0) return -fx::value_up(in.mark, -i128{r.size}, in.m) - r.entry;
+  return 0;
 }
 
 i128 MarginEngine::worst_case(const Position& r, const Inst& in, i128 dbuy, i128 dsell) const noexcept {
