@@ -4,6 +4,7 @@
 // margin and the maintenance watch. Each worked example of docs/margin.md is a test here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -70,6 +71,26 @@ TEST(FixedPoint, SixtyFourBitFastPathsAgreeWithWideDivision) {
   EXPECT_EQ(fx::pow10(0), 1);
   EXPECT_EQ(fx::pow10(18), i128{1'000'000'000'000'000'000});
   EXPECT_EQ(fx::pow10(38) / fx::pow10(19), fx::pow10(19));
+}
+
+// mul_div of 64-bit factors whose product needs 128 bits by a 64-bit divisor: the single
+// 128-by-64 divide where the quotient fits 64 bits, the wide path where it does not (the
+// product's high half at or above the divisor), both against plain 128-bit arithmetic.
+TEST(FixedPoint, WideProductsByA64BitDivisorAgreeWithWideDivision) {
+  const i128 big = i128{1} << 63;
+  const i128 fs[] = {3, 99'999'999, 100'000'000, 123'456'789'012, big / 3, big - 1};
+  const i128 cs[] = {1, 7, 100'000'000, 105'000'000'000, (i128{1} << 62) + 11, big - 1};
+  for (const i128 a : fs)
+    for (const i128 b : fs)
+      for (const i128 c : cs) {
+        const i128 p = a * b;  // < 2^126
+        EXPECT_EQ(fx::mul_div_floor(a, b, c), p / c) << static_cast<double>(a) << " " << static_cast<double>(b);
+        EXPECT_EQ(fx::mul_div_ceil(a, b, c), p / c + (p % c != 0 ? 1 : 0));
+      }
+  // A quotient between 2^63 and 2^64 (no int64, still one divide) stays positive.
+  EXPECT_EQ(fx::mul_div_floor(big - 1, 4, 2), (big - 1) * 2);
+  // A 40% rate against 1e8 on a notional of 2^62 micros.
+  EXPECT_EQ(fx::mul_div_ceil(i128{1} << 62, 40'000'000, 100'000'000), i128{1'844'674'407'370'955'162});
 }
 
 // docs/margin.md, "Units": BTC-PERP (pd 1, qd 3, m = 2), 0.250 BTC at 101,500.5 USD.
@@ -711,6 +732,155 @@ TEST_F(MarginEngineTest, BelowMaintenanceFollowsTheMark) {
   quiet(t::index_price(0, 0, 0, 1'000'000));
   EXPECT_FALSE(eng.account(A).below_maintenance);
   EXPECT_EQ(eng.totals().below_maintenance, 0u);
+}
+
+// An account of one cross position (the one-record evaluation) exactly at its maintenance
+// margin is not below it; one tick further it is. The mark walks there in steps while the
+// account is touched at each one, so its watch range is kept or re-armed on the way.
+TEST_F(MarginEngineTest, OneLongPositionAtMaintenanceExactlyIsNotBelow) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 1'000'038'500);
+  deposit(B, 100'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));  // A long 1 BTC, C = 1,000.0385 - 50 fee
+  OrderId id = 10;
+  // Equity 950,038,500 + (p - 1e6) * 1e5 against MM ceil(500 p): equal at p = 995,477.
+  for (Price p : {999'000, 997'000, 995'600, 995'478, 995'477}) {
+    quiet(t::index_price(0, 0, 0, p));
+    quiet(lim(++id, A, Sell, 1'400'000, 1));  // reduces: accepted, touches A
+    const Lines l = send(t::cancel(0, 0, id, A, 0));
+    ASSERT_EQ(l.size(), 2u);
+    if (p == 995'477) {
+      EXPECT_EQ(l[1], "margin 1 c=950038500 eq=497738500 im=995477000 mm=497738500");
+    }
+    EXPECT_FALSE(eng.account(A).below_maintenance) << p;
+  }
+  EXPECT_EQ(eng.account(A).equity, 497'738'500);
+  EXPECT_EQ(eng.account(A).maintenance_margin, 497'738'500);
+  quiet(t::index_price(0, 0, 0, 995'476));  // equity 497,638,500 < MM 497,738,000
+  EXPECT_TRUE(eng.account(A).below_maintenance);
+  EXPECT_EQ(eng.totals().below_maintenance, 1u);
+  quiet(t::index_price(0, 0, 0, 995'477));
+  EXPECT_FALSE(eng.account(A).below_maintenance);
+  EXPECT_EQ(eng.totals().below_maintenance, 0u);
+}
+
+// The same for a short, above the first bracket (tier 1: 1% less 500 USD).
+TEST_F(MarginEngineTest, OneShortPositionAtMaintenanceExactlyIsNotBelow) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 100'000 * kUsd);
+  deposit(B, 1'000'056'000);
+  quiet(lim(1, A, Buy, 1'000'000, 1000));
+  quiet(lim(2, B, Sell, 1'000'000, 1000));  // B short 1 BTC, C = 1,000.056 - 50 fee
+  OrderId id = 10;
+  // Equity 950,056,000 + 1e11 - 1e5 p against MM 1000 p - 5e8: equal at p = 1,004,456.
+  for (Price p : {1'001'000, 1'003'000, 1'004'400, 1'004'455, 1'004'456}) {
+    quiet(t::index_price(0, 0, 0, p));
+    quiet(lim(++id, B, Buy, 600'000, 1));
+    const Lines l = send(t::cancel(0, 0, id, B, 0));
+    ASSERT_EQ(l.size(), 2u);
+    if (p == 1'004'456) {
+      EXPECT_EQ(l[1], "margin 2 c=950056000 eq=504456000 im=2008912000 mm=504456000");
+    }
+    EXPECT_FALSE(eng.account(B).below_maintenance) << p;
+  }
+  quiet(t::index_price(0, 0, 0, 1'004'457));  // equity 504,356,000 < MM 504,457,000
+  EXPECT_TRUE(eng.account(B).below_maintenance);
+  quiet(t::index_price(0, 0, 0, 1'004'456));
+  EXPECT_FALSE(eng.account(B).below_maintenance);
+}
+
+// A withdrawal shrinks the slack while the mark stays inside the armed range: the range is
+// no longer certified and shrinks too, so a small move afterwards is caught.
+TEST_F(MarginEngineTest, ALossOfSlackShrinksTheArmedRange) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  deposit(A, 5'000 * kUsd);
+  deposit(B, 100'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));  // armed from a slack of 4,450 USD
+  ASSERT_EQ(send(t::withdrawal(0, 0, A, 3'000 * kUsd, ++transfer)).size(), 2u);  // slack 1,450
+  // Equity 1,950,000,000 + (p - 1e6) * 1e5 against MM 500 p: equal at p = 985,427.1.
+  quiet(t::index_price(0, 0, 0, 985'428));
+  EXPECT_FALSE(eng.account(A).below_maintenance);
+  quiet(t::index_price(0, 0, 0, 985'427));
+  EXPECT_TRUE(eng.account(A).below_maintenance);
+}
+
+// The one-record evaluation against the general one: the same random stream through two
+// engines, where in the second every account also rests an order on an unmargined
+// instrument (a second record that changes no figure). Every output line and every flag
+// must agree, cross and isolated, on either side of maintenance.
+TEST(MarginWatch, OneRecordAndGeneralEvaluationAgree) {
+  EngineConfig c = config();
+  c.max_orders = 4096;
+  Engine fast(c), general(c);
+  EventBuffer out;
+  SeqNo seq = 0;
+  const auto send = [&](Engine& e, auto m) {
+    m.header.seq = ++seq;
+    m.header.ts_ns = 1'000'000 + seq * 1000;
+    out.clear();
+    e.process(m, out);
+    Lines r;
+    EventReader reader(out.bytes());
+    EventView ev;
+    while (reader.next(ev))
+      if (std::string l = render(ev); !l.empty()) r.push_back(l);
+    return r;
+  };
+  const auto both = [&](auto m) {
+    const Lines f = send(fast, m);
+    --seq;
+    const Lines g = send(general, m);
+    EXPECT_EQ(f, g);
+  };
+  constexpr AccountId kAccounts = 8;
+  both(btc());
+  both(t::instrument(0, 0, 1, 1, 1, 1, 10'000, 1'000));  // no tiers
+  both(t::index_price(0, 0, 0, 1'000'000));
+  std::uint64_t x = 42;
+  const auto next = [&](std::uint64_t n) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return (x >> 33) % n;
+  };
+  for (AccountId a = 1; a <= kAccounts; ++a) {
+    if (a % 3 == 0) both(t::account_settings(0, 0, a, 0, wire::MarginMode::Isolated));
+    both(t::deposit(0, 0, a, static_cast<Money>(300 + next(3000)) * kUsd, a));
+    send(general, t::limit(0, 0, 1'000'000 + a, a, 1, Side::Buy, 1, 1));
+  }
+  Price index = 1'000'000;
+  OrderId id = 0;
+  int below_steps = 0;
+  for (int step = 0; step < 1500; ++step) {
+    const auto k = next(10);
+    const AccountId a = static_cast<AccountId>(1 + next(kAccounts));
+    if (k < 3) {
+      index = std::clamp<Price>(index + static_cast<Price>(next(8001)) - 4000, 900'000, 1'100'000);
+      both(t::index_price(0, 0, 0, index));
+    } else if (k < 6) {
+      const Side side = next(2) ? Side::Buy : Side::Sell;
+      const Price px = index + (side == Side::Buy ? -1 : 1) * static_cast<Price>(next(5000));
+      both(t::limit(0, 0, ++id, a, 0, side, px, static_cast<Qty>(1 + next(3000))));
+    } else if (k < 8) {
+      const Side side = next(2) ? Side::Buy : Side::Sell;
+      const Price px = index + (side == Side::Buy ? 1 : -1) * static_cast<Price>(next(20'000));
+      both(t::limit(0, 0, ++id, a, 0, side, px, static_cast<Qty>(1 + next(3000)), TimeInForce::IOC));
+    } else if (k < 9) {
+      if (id > 0) both(t::cancel(0, 0, 1 + next(id), a, 0));
+    } else {
+      both(t::deposit(0, 0, a, static_cast<Money>(next(200)) * kUsd, 100 + static_cast<std::uint64_t>(step)));
+    }
+    for (AccountId b = 1; b <= kAccounts; ++b)
+      ASSERT_EQ(fast.account(b).below_maintenance, general.account(b).below_maintenance) << step << " " << b;
+    ASSERT_EQ(fast.totals().below_maintenance, general.totals().below_maintenance) << step;
+    below_steps += fast.totals().below_maintenance > 0;
+  }
+  // The stream reached both sides of maintenance.
+  EXPECT_GT(below_steps, 100);
+  EXPECT_LT(below_steps, 1400);
 }
 
 TEST_F(MarginEngineTest, UnmarginedInstrumentsStillCarryPositionsAndFees) {

@@ -63,6 +63,7 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   }
   in.brackets.set(d);
   in.m = fx::money_exponent(d.price_decimals, d.qty_decimals);
+  in.unit_value = in.m >= 0 ? static_cast<std::int64_t>(fx::pow10(in.m)) : 0;  // m <= 6
   in.price_decimals = d.price_decimals;
   in.qty_decimals = d.qty_decimals;
   in.min_price = d.min_price;
@@ -70,6 +71,14 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   in.maker_fee = d.maker_fee;
   in.taker_fee = d.taker_fee;
   in.mark_band = d.mark_band;
+  {
+    // watch_range()'s quotient as floor(a * num / (|s| * den)); den <= 2e8 * 10^6 always.
+    const Rate mmr = in.brackets.max_mmr();
+    const fx::i128 num = (mmr == 0 ? 1 : fx::i128{kRateOne}) * fx::pow10(in.m < 0 ? -in.m : 0);
+    const fx::i128 den = (mmr == 0 ? 1 : fx::i128{kRateOne} + mmr) * fx::pow10(in.m > 0 ? in.m : 0);
+    in.watch_num = num <= std::numeric_limits<std::uint64_t>::max() ? static_cast<std::uint64_t>(num) : 0;
+    in.watch_den = static_cast<std::uint64_t>(den);
+  }
   const bool redefined = in.defined;
   in.defined = true;
   touch_mark(d.instrument);
@@ -206,18 +215,47 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   const i128 im0 = in.brackets.initial(w0), im1 = in.brackets.initial(w1);
   if (in.brackets.margined() && w1 > in.brackets.max_notional() && w1 > w0) return wire::RejectReason::InsufficientMargin;
   if (im1 <= im0) return wire::RejectReason::None;  // reduces exposure, or no requirement
-  const Summary s = summarize(r.account);
-  const i128 imr = s.imr - requirement(r, in, w0) + requirement(r, in, w1);
-  const i128 c = (*accounts_)[r.account].balance;
-  const i128 limit = (r.flags & position_flags::kIsolated) ? std::min(c, s.equity) : s.equity;
+  const Account& acc = (*accounts_)[r.account];
+  const bool iso = r.flags & position_flags::kIsolated;
+  i128 equity, imr;
+  if (acc.positions == p && r.acct_next == kNilPos) {
+    // The account's only record: its summary is this record's figures.
+    equity = acc.balance + (r.size != 0 && !iso ? unrealized(r, in) : 0);
+    imr = requirement(r, in, w1);
+  } else {
+    const Summary s = summarize(r.account, false);
+    equity = s.equity;
+    imr = s.imr - requirement(r, in, w0) + requirement(r, in, w1);
+  }
+  const i128 c = acc.balance;
+  const i128 limit = iso ? std::min(c, equity) : equity;
   return imr <= limit ? wire::RejectReason::None : wire::RejectReason::InsufficientMargin;
 }
 
 // ---------------------------------------------------------------------------------------------
 // requirements
 
+MarginEngine::Figures MarginEngine::figures_wide(const Position& r, const Inst& in) noexcept {
+  const i128 up = fx::value_up(in.mark, abs128(r.size), in.m);
+  if (r.size < 0) return Figures{up, -up - r.entry};
+  // value == value_up when m >= 0 (both exact).
+  return Figures{up, (in.m >= 0 ? up : fx::value(in.mark, r.size, in.m)) - r.entry};
+}
+
+// Inlined at its callers: mark * 10^m * |s| in 64 bits when it fits (value and value_up are
+// then this exact product), else figures_wide().
+inline MarginEngine::Figures MarginEngine::figures(const Position& r, const Inst& in) noexcept {
+  if (in.unit_value != 0 && r.size != std::numeric_limits<Qty>::min()) {
+    const Qty size = r.size < 0 ? -r.size : r.size;
+    std::int64_t mv, v;
+    if (!__builtin_mul_overflow(in.mark, in.unit_value, &mv) && !__builtin_mul_overflow(mv, size, &v))
+      return Figures{v, (r.size < 0 ? -i128{v} : i128{v}) - r.entry};
+  }
+  return figures_wide(r, in);
+}
+
 i128 MarginEngine::notional(const Position& r, const Inst& in) const noexcept {
-  return r.size == 0 ? 0 : fx::value_up(in.mark, abs128(r.size), in.m);
+  return r.size == 0 ? 0 : figures(r, in).notional;
 }
 
 i128 MarginEngine::unrealized(const Position& r, const Inst& in) const noexcept {
@@ -249,10 +287,10 @@ MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a) const noexc
     const Position& r = positions_[p];
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
     const Inst& in = inst_[r.instrument];
-    const i128 n = notional(r, in);
-    s.equity += unrealized(r, in);
-    s.mm += in.brackets.maintenance(n);
-    s.notional += n;
+    const Figures f = figures(r, in);
+    s.equity += f.unrealized;
+    s.mm += in.brackets.maintenance(f.notional);
+    s.notional += f.notional;
   }
   return s;
 }
@@ -267,7 +305,7 @@ i128 MarginEngine::initial_requirement(AccountId a) const noexcept {
   return imr;
 }
 
-MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
+MarginEngine::Summary MarginEngine::summarize(AccountId a, bool with_mm) const noexcept {
   const Account& acc = (*accounts_)[a];
   Summary s;
   s.equity = acc.balance;
@@ -277,10 +315,10 @@ MarginEngine::Summary MarginEngine::summarize(AccountId a) const noexcept {
     // Unmargined: the requirement is 0 whatever the worst case, so it is not computed.
     s.imr += requirement(r, in, in.brackets.margined() ? worst_case(r, in, 0, 0) : 0);
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
-    const i128 n = notional(r, in);
-    s.equity += unrealized(r, in);
-    s.mm += in.brackets.maintenance(n);
-    s.notional += n;
+    const Figures f = figures(r, in);
+    s.equity += f.unrealized;
+    if (with_mm) s.mm += in.brackets.maintenance(f.notional);
+    s.notional += f.notional;
   }
   return s;
 }
@@ -390,7 +428,7 @@ void MarginEngine::emit_position(const Position& r, Money realized) noexcept {
 // transfers, settings, funding, index
 
 wire::RejectReason MarginEngine::check_withdrawal(AccountId a, Money amount) const noexcept {
-  const Summary s = summarize(a);
+  const Summary s = summarize(a, false);
   const i128 free = std::min<i128>((*accounts_)[a].balance, s.equity) - s.imr;
   return amount <= free ? wire::RejectReason::None : wire::RejectReason::InsufficientFunds;
 }
@@ -605,6 +643,7 @@ void MarginEngine::publish_marks() noexcept {
 
 MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   Account& acc = (*accounts_)[a];
+  if (acc.positions != kNilPos && positions_[acc.positions].acct_next == kNilPos) return evaluate_one(a, acc.positions);
   const Summary s = maintenance_summary(a);
   set_below(acc.flags, account_flags::kBelow, s.equity < s.mm);
   const i128 slack = s.equity - s.mm;
@@ -635,11 +674,42 @@ MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   return s;
 }
 
+// evaluate() for the common account of one record: its figures are the unit's, the whole
+// slack is its allotment, and nothing is summed or shared.
+MarginEngine::Summary MarginEngine::evaluate_one(AccountId a, PosIdx p) noexcept {
+  Account& acc = (*accounts_)[a];
+  const Position& r = positions_[p];
+  Summary s;
+  s.equity = acc.balance;
+  if (r.size == 0) {  // no position: the collateral alone, nothing to watch
+    set_below(acc.flags, account_flags::kBelow, s.equity < 0);
+    return s;
+  }
+  const Inst& in = inst_[r.instrument];
+  if (r.flags & position_flags::kIsolated) {
+    // The cross unit holds no position: liquidatable below 0 only beside a margined isolated one.
+    set_below(acc.flags, account_flags::kBelow, s.equity < 0);
+    if (s.equity < 0 && in.brackets.margined()) add_candidate(a, kNilPos);
+    evaluate_isolated(p);
+    return s;
+  }
+  const Figures f = figures(r, in);
+  s.equity += f.unrealized;
+  s.mm = in.brackets.maintenance(f.notional);
+  s.notional = f.notional;
+  const bool below = s.equity < s.mm;
+  set_below(acc.flags, account_flags::kBelow, below);
+  if (below && s.mm > 0) add_candidate(a, kNilPos);
+  arm(p, in, below ? -1 : s.equity - s.mm);
+  return s;
+}
+
 void MarginEngine::evaluate_isolated(PosIdx p) noexcept {
   Position& r = positions_[p];
   const Inst& in = inst_[r.instrument];
-  const i128 mm = in.brackets.maintenance(notional(r, in));
-  const i128 slack = r.isolated + unrealized(r, in) - mm;
+  const Figures f = r.size != 0 ? figures(r, in) : Figures{0, 0};
+  const i128 mm = in.brackets.maintenance(f.notional);
+  const i128 slack = r.isolated + f.unrealized - mm;
   set_below(r.flags, position_flags::kBelow, slack < 0);
   if (slack < 0 && mm > 0) add_candidate(r.account, p);
   arm(p, in, slack < 0 ? -1 : slack);
@@ -674,6 +744,26 @@ void watch_range(Price mark, Qty size, int m, Rate max_mmr, Price min_price, Pri
 }
 }  // namespace
 
+// The armed range holds the mark. watch_range(allot) would contain it when its distance
+// d = floor(A / B) reaches the armed one, D: A >= D * B, with A = (allot - slop) * watch_num
+// and B = |s| * watch_den, compared in 128 bits. For a long the armed lower bound counts as
+// at least min_price (a computed bound at or below it is none), for a short the upper one as
+// at most max_price; below the slop the range is the mark alone.
+inline int MarginEngine::certified(const Position& r, const Inst& in, i128 allot) noexcept {
+  if (allot < kWatchSlop) return r.watch_lo == in.mark && r.watch_hi == in.mark;
+  using u64 = std::uint64_t;
+  // The armed distance, as the difference of two prices in 64 bits (exact once positive).
+  const Price from = r.size > 0 ? std::max(r.watch_lo, in.min_price) : in.mark;
+  const Price to = r.size > 0 ? in.mark : std::min(r.watch_hi, in.max_price);
+  if (to <= from) return 1;  // d >= 0 always
+  const u64 dist = static_cast<u64>(to) - static_cast<u64>(from);
+  const u64 size = r.size > 0 ? static_cast<u64>(r.size) : 0 - static_cast<u64>(r.size);
+  u64 ds;
+  if (in.watch_num == 0 || !fx::fits64(allot) || __builtin_mul_overflow(dist, size, &ds)) return -1;
+  const auto a = static_cast<u64>(static_cast<std::int64_t>(allot) - kWatchSlop);
+  return fx::u128{a} * in.watch_num >= fx::u128{ds} * in.watch_den;
+}
+
 void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   Position& r = positions_[p];
   // A queued unit is looked at again when its step comes: watching it would re-evaluate it
@@ -686,13 +776,17 @@ void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
     disarm(p, inst_[r.instrument]);
     return;
   }
-  Price valid_lo, valid_hi;
-  watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot, kWatchSlop, valid_lo,
-              valid_hi);
   // Keep a range that is still certified and holds the mark: no heap work on most events.
-  if ((r.flags & position_flags::kArmed) && r.watch_lo >= valid_lo && r.watch_hi <= valid_hi &&
-      r.watch_lo <= in.mark && in.mark <= r.watch_hi)
-    return;
+  if ((r.flags & position_flags::kArmed) && r.watch_lo <= in.mark && in.mark <= r.watch_hi) {
+    const int c = certified(r, in, allot);
+    if (c > 0) return;
+    if (c < 0) {
+      Price valid_lo, valid_hi;
+      watch_range(in.mark, r.size, in.m, in.brackets.max_mmr(), in.min_price, in.max_price, allot, kWatchSlop,
+                  valid_lo, valid_hi);
+      if (r.watch_lo >= valid_lo && r.watch_hi <= valid_hi) return;
+    }
+  }
   // Arm with 63/64 of the allotment: a mark walking towards the limit re-examines the
   // position only a few times (Cascade100k: 15/16 199 ms, 31/32 186 ms, 63/64 180 ms), and a
   // later small loss (a fee) still often leaves the armed range certified.

@@ -57,12 +57,12 @@ class Brackets {
   }
   fx::i128 initial(fx::i128 n) const noexcept {
     if (count_ == 0 || n <= 0) return 0;
-    return fx::mul_div_ceil(n, tiers_[bracket(n)].imr, kRateOne);
+    return rate_up(n, tiers_[bracket(n)].imr);
   }
   fx::i128 maintenance(fx::i128 n) const noexcept {
     if (count_ == 0 || n <= 0) return 0;
     const wire::MarginTier& t = tiers_[bracket(n)];
-    const fx::i128 mm = fx::mul_div_ceil(n, t.mmr, kRateOne) - t.maint_amount;
+    const fx::i128 mm = rate_up(n, t.mmr) - t.maint_amount;
     return mm > 0 ? mm : 0;
   }
   // Initial margin of `part` of a position whose whole notional is n, at n's bracket rate.
@@ -72,6 +72,15 @@ class Brackets {
   }
 
  private:
+  // ceil(n * rate / 1e8) for n > 0 and a tier's rate (0, 1e8]: inline in 64 bits while the
+  // product fits, else fx::mul_div_ceil.
+  static fx::i128 rate_up(fx::i128 n, Rate rate) noexcept {
+    std::int64_t p;
+    if (fx::fits64(n) && !__builtin_mul_overflow(static_cast<std::int64_t>(n), std::int64_t{rate}, &p))
+      return p / kRateOne + (p % kRateOne != 0 ? 1 : 0);
+    return fx::mul_div_ceil(n, rate, kRateOne);
+  }
+
   wire::MarginTier tiers_[wire::kMaxTiers]{};
   int count_ = 0;
 };

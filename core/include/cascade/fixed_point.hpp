@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "cascade/types.hpp"
 
@@ -98,6 +99,20 @@ constexpr bool div_wide(U256 n, u128 d, u128& q) noexcept {
   }
   return rem != 0;
 }
+
+// x86-64: n / d in one divq when the quotient fits 64 bits (n's high half below d), where a
+// 128-bit division would be a libgcc call (__udivti3 / __divmodti4). False: not done.
+inline bool div_128_by_64(u128 n, std::uint64_t d, std::uint64_t& q, std::uint64_t& r) noexcept {
+#if defined(__x86_64__)
+  const auto hi = static_cast<std::uint64_t>(n >> 64);
+  if (hi >= d) return false;  // the quotient would not fit: divq would fault
+  __asm__("divq %[d]" : "=a"(q), "=d"(r) : [d] "rm"(d), "a"(static_cast<std::uint64_t>(n)), "d"(hi));
+  return true;
+#else
+  (void)n, (void)d, (void)q, (void)r;
+  return false;
+#endif
+}
 }  // namespace detail
 
 constexpr i128 mul_div(i128 a, i128 b, i128 c, bool round_up) noexcept {
@@ -105,6 +120,13 @@ constexpr i128 mul_div(i128 a, i128 b, i128 c, bool round_up) noexcept {
   if (fits64(a) && fits64(b) &&
       !__builtin_mul_overflow(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b), &p64))
     return round_up ? ceil_div(p64, c) : floor_div(p64, c);
+  // Non-negative 64-bit factors whose product needs 128 bits, a 64-bit divisor (a margin rate
+  // against 1e8, a slack against a notional): one hardware divide when the quotient fits.
+  if (!std::is_constant_evaluated() && a >= 0 && b >= 0 && c > 0 && fits64(a) && fits64(b) && fits64(c)) {
+    std::uint64_t q, r;
+    if (detail::div_128_by_64(static_cast<u128>(a) * static_cast<u128>(b), static_cast<std::uint64_t>(c), q, r))
+      return static_cast<i128>(q) + (round_up && r != 0 ? 1 : 0);
+  }
   i128 p;
   if (!__builtin_mul_overflow(a, b, &p)) return round_up ? ceil_div(p, c) : floor_div(p, c);
   u128 q;
@@ -121,14 +143,26 @@ constexpr int money_exponent(int price_decimals, int qty_decimals) noexcept {
   return kMoneyDecimals - price_decimals - qty_decimals;
 }
 
+namespace detail {
+// p * 10^m * q for m >= 0: a plain product when it fits 64 bits (no division by 1).
+constexpr i128 value_exact(i128 p, i128 q, int m) noexcept {
+  std::int64_t a, r;
+  if (m <= 18 && fits64(p) && fits64(q) &&
+      !__builtin_mul_overflow(static_cast<std::int64_t>(p), static_cast<std::int64_t>(pow10(m)), &a) &&
+      !__builtin_mul_overflow(a, static_cast<std::int64_t>(q), &r))
+    return r;
+  return mul_div_floor(p * pow10(m), q, 1);
+}
+}  // namespace detail
+
 // value(p, q) = p * q * 10^m, rounded down (value) or up (value_up) when m < 0. p, q >= 0.
 // Saturates to kI128Max if it does not fit (impossible for validated instruments).
 constexpr i128 value(i128 p, i128 q, int m) noexcept {
-  if (m >= 0) return mul_div_floor(p * pow10(m), q, 1);
+  if (m >= 0) return detail::value_exact(p, q, m);
   return mul_div_floor(p, q, pow10(-m));
 }
 constexpr i128 value_up(i128 p, i128 q, int m) noexcept {
-  if (m >= 0) return mul_div_floor(p * pow10(m), q, 1);
+  if (m >= 0) return detail::value_exact(p, q, m);
   return mul_div_ceil(p, q, pow10(-m));
 }
 

@@ -189,6 +189,7 @@ class MarginEngine {
     bool defined = false;
     Brackets brackets;
     int m = 0;  // money exponent: a price unit times a quantity unit is 10^m micros
+    std::int64_t unit_value = 0;  // 10^m when m >= 0 (values are exact products), else 0
     std::uint8_t price_decimals = 0, qty_decimals = 0;
     Price min_price = 0, max_price = 0;
     Rate maker_fee = 0, taker_fee = 0, mark_band = 0;
@@ -199,6 +200,10 @@ class MarginEngine {
     std::uint32_t holder_count = 0;
     WatchHeap lo;  // keyed by -watch_lo: pops when the mark falls below watch_lo
     WatchHeap hi;  // keyed by watch_hi: pops when the mark rises above watch_hi
+    // The watch distance d = floor((allot - kWatchSlop) * watch_num / (|s| * watch_den)) as
+    // two factors fixed by the decimals and the last tier's mmr (0: watch_num exceeds 64
+    // bits, the range is computed instead of compared; see certified()).
+    std::uint64_t watch_num = 0, watch_den = 0;
     fx::i128 open_interest = 0;  // 128 bits: between a fill's two sides it may pass 2^63
     Money fees = 0, funding_paid = 0, funding_received = 0;
   };
@@ -211,13 +216,20 @@ class MarginEngine {
     fx::i128 mm = 0;
     fx::i128 notional = 0;  // sum of cross notionals (watch allotment)
   };
-  Summary summarize(AccountId a) const noexcept;
+  Summary summarize(AccountId a, bool with_mm = true) const noexcept;  // mm left at 0 without
   Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
   fx::i128 initial_requirement(AccountId a) const noexcept;   // the IMR alone
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
   fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
   fx::i128 notional(const Position& r, const Inst& in) const noexcept;
   fx::i128 unrealized(const Position& r, const Inst& in) const noexcept;
+  // Notional and unrealized PnL of a non-flat position, valuing it once where both use the
+  // same value (a short, or any position with a non-negative money exponent).
+  struct Figures {
+    fx::i128 notional, unrealized;
+  };
+  static Figures figures(const Position& r, const Inst& in) noexcept;
+  static Figures figures_wide(const Position& r, const Inst& in) noexcept;
 
   void apply(PosIdx p, Inst& in, Qty dq, Price px, fx::i128 v, Money fee, Money& realized) noexcept;
   static void settle(Position& r, Money& balance, const Inst& in, Qty dq, Price px, fx::i128 v,
@@ -227,8 +239,12 @@ class MarginEngine {
 
   // Maintenance watch (docs/margin.md, "Maintenance watch").
   Summary evaluate(AccountId a) noexcept;     // the cross unit and every isolated position
+  Summary evaluate_one(AccountId a, PosIdx p) noexcept;  // the same for an account of one record
   void evaluate_isolated(PosIdx p) noexcept;
   void arm(PosIdx p, const Inst& in, fx::i128 allot) noexcept;
+  // Whether the armed range of p is still certified by `allot` at the current mark: 1 yes,
+  // 0 no, -1 not decidable by the 128-bit comparison (compute the range instead).
+  static int certified(const Position& r, const Inst& in, fx::i128 allot) noexcept;
   void disarm(PosIdx p, Inst& in) noexcept;
   void set_below(std::uint8_t& flags, std::uint8_t bit, bool below) noexcept;
 
