@@ -480,7 +480,8 @@ struct Engine::Impl {
   // names the same stop when it fires, and the record found for it is still its own.
   PosIdx load_ahead(const Instrument& ins, OrderIdx o, StopsAhead& a) noexcept {
     PosIdx pos = kNilPos;
-    if (a.size > 0 && a.node[0] == o) {
+    const bool expected = a.size > 0 && a.node[0] == o;
+    if (expected) {
       if (a.stage[0] >= StopsAhead::kRecord) pos = a.pos[0];
       for (std::uint32_t k = 1; k < a.size; ++k) {
         a.node[k - 1] = a.node[k];
@@ -517,23 +518,25 @@ struct Engine::Impl {
           break;
       }
     }
-    // One more at the end, found from the last one's node (read a stage ago).
-    if (a.size < StopsAhead::kDepth && (a.size == 0 || a.stage[a.size - 1] >= StopsAhead::kAccount)) {
+    // One more at the end, found from the last one's node (read a stage ago). While the ring
+    // fills (a chain of two or more so far), one more from the node just requested: a stall
+    // now, so that the later stops have their stages.
+    for (int extra = expected ? 2 : 1; extra > 0 && a.size < StopsAhead::kDepth; --extra) {
+      if (a.size > 0 && a.stage[a.size - 1] == StopsAhead::kNode && extra == 2) break;
       bool fires = false;
       const OrderIdx s = ins.stops.following(a.size == 0 ? o : a.node[a.size - 1], ins.last, fires);
-      if (s != kNilOrder) {
-        const std::uint32_t k = a.size++;
-        a.node[k] = s;
-        a.stage[k] = StopsAhead::kNode;
-        if (k == 0 && fires) {
-          // Right after o and sure to fire: read its node now.
-          const OrderNode& n = pool[s];
-          margin.prefetch(n.account, n.instrument);
-          index.prefetch(n.id);
-          a.stage[k] = StopsAhead::kAccount;
-        } else {
-          __builtin_prefetch(&pool[s]);
-        }
+      if (s == kNilOrder) break;
+      const std::uint32_t k = a.size++;
+      a.node[k] = s;
+      a.stage[k] = StopsAhead::kNode;
+      if (k == 0 && fires) {
+        // Right after o and sure to fire: read its node now.
+        const OrderNode& n = pool[s];
+        margin.prefetch(n.account, n.instrument);
+        index.prefetch(n.id);
+        a.stage[k] = StopsAhead::kAccount;
+      } else {
+        __builtin_prefetch(&pool[s]);
       }
     }
     return pos;
