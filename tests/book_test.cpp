@@ -55,13 +55,19 @@ TEST(LevelBitmap, EdgesOfEveryLayer) {
     EXPECT_TRUE(b.empty());
     EXPECT_EQ(b.next(0), kNone);
     EXPECT_EQ(b.prev(n - 1), kNone);
+    EXPECT_EQ(b.first(), kNone);
+    EXPECT_EQ(b.last(), kNone);
     b.set(n - 1);
     EXPECT_FALSE(b.empty());
+    EXPECT_EQ(b.first(), n - 1);
+    EXPECT_EQ(b.last(), n - 1);
     EXPECT_EQ(b.next(0), n - 1);
     EXPECT_EQ(b.next(n - 1), n - 1);
     EXPECT_EQ(b.next(n), kNone);
     EXPECT_EQ(b.prev(UINT32_MAX), n - 1);
     b.set(0);
+    EXPECT_EQ(b.first(), 0u);
+    EXPECT_EQ(b.last(), n - 1);
     EXPECT_EQ(b.prev(n - 2), 0u);
     EXPECT_EQ(b.next(1), n - 1);
     b.clear(n - 1);
@@ -77,6 +83,8 @@ TEST(LevelBitmap, SingleLevel) {
   LevelBitmap b;
   ASSERT_TRUE(b.init(1));
   b.set(0);
+  EXPECT_EQ(b.first(), 0u);
+  EXPECT_EQ(b.last(), 0u);
   EXPECT_EQ(b.next(0), 0u);
   EXPECT_EQ(b.next(1), kNone);
   EXPECT_EQ(b.prev(0), 0u);
@@ -106,6 +114,8 @@ TEST(LevelBitmap, MatchesAnOrderedSet) {
       ASSERT_EQ(b.test(q), model.count(q) == 1);
       ASSERT_EQ(b.next(q), model_next(model, q)) << n << " " << q;
       ASSERT_EQ(b.prev(q), model_prev(model, q)) << n << " " << q;
+      ASSERT_EQ(b.first(), model.empty() ? kNone : *model.begin());
+      ASSERT_EQ(b.last(), model.empty() ? kNone : *model.rbegin());
       ASSERT_EQ(b.empty(), model.empty());
     }
   }
@@ -324,6 +334,44 @@ TEST(StopBook, FiringOrder) {
   stops.unlink(s70);
   stops.unlink(b100);
   EXPECT_TRUE(stops.empty());
+}
+
+TEST(StopBook, FollowingIsTheFiringOrderOfOneSide) {
+  OrderPool pool;
+  ASSERT_TRUE(pool.init(16));
+  StopBook stops;
+  ASSERT_TRUE(stops.init(10, 1, 1000, &pool));
+  const auto add = [&](Side side, Price trigger) {
+    const OrderIdx o = pool.alloc();
+    pool[o].side = side;
+    pool[o].trigger = trigger;
+    stops.push_back(o);
+    return o;
+  };
+  const OrderIdx s80 = add(Side::Sell, 80), s70 = add(Side::Sell, 70), s80b = add(Side::Sell, 80);
+  const OrderIdx s10 = add(Side::Sell, 10), b90 = add(Side::Buy, 90), b95 = add(Side::Buy, 95);
+  bool fires = false;
+  // The rest of the queue fires at any price that fired its head.
+  EXPECT_EQ(stops.following(s80, 1000, fires), s80b);
+  EXPECT_TRUE(fires);
+  // Then the next lower sell trigger: fired once the last price is at or below it.
+  EXPECT_EQ(stops.following(s80b, 75, fires), s70);
+  EXPECT_FALSE(fires);
+  EXPECT_EQ(stops.following(s80b, 70, fires), s70);
+  EXPECT_TRUE(fires);
+  EXPECT_EQ(stops.following(s70, 70, fires), s10);
+  EXPECT_FALSE(fires);
+  EXPECT_EQ(stops.following(s10, 5, fires), kNilOrder);  // the lowest trigger (index 0)
+  // Buys go up.
+  EXPECT_EQ(stops.following(b90, 94, fires), b95);
+  EXPECT_FALSE(fires);
+  EXPECT_EQ(stops.following(b90, 95, fires), b95);
+  EXPECT_TRUE(fires);
+  EXPECT_EQ(stops.following(b95, 1000, fires), kNilOrder);
+  // After an unlink the queue closes over the gap.
+  stops.unlink(s80b);
+  EXPECT_EQ(stops.following(s80, 70, fires), s70);
+  EXPECT_TRUE(fires);
 }
 
 TEST(AccountTable, ListKeepsAcceptanceOrder) {

@@ -600,6 +600,74 @@ TEST(DifferentialEdgeCases, HandPickedInputsAgree) {
   EXPECT_EQ(pair.engine.output_seq(), pair.reference.output_seq());
 }
 
+// Chains long enough for every loading stage of the stop loop (engine.cpp, load_ahead): stops
+// of many accounts over many trigger levels and in shared queues, reduce-only stops cancelled
+// by an earlier stop's fill while they wait ahead in the chain, a stop-limit that rests, then a
+// chain of buy stops back up.
+TEST(DifferentialEdgeCases, LongStopChainsAgree) {
+  namespace in = cascade::testing::input;
+  using cascade::OrderType;
+  using cascade::Side;
+  using cascade::TimeInForce;
+  Pair pair({.max_instruments = 2, .max_accounts = 64, .max_orders = 256, .max_levels_per_book = 1024});
+  cascade::SeqNo seq = 0;
+  auto feed = [&](auto msg) {
+    msg.header.seq = ++seq;
+    msg.header.ts_ns = static_cast<cascade::Timestamp>(seq) * 1000;
+    EXPECT_EQ(pair.step(EventView(reinterpret_cast<const std::byte*>(&msg))), "") << "event " << seq;
+  };
+  cascade::OrderId id = 0;
+  auto order = [&](cascade::AccountId account, Side side, OrderType type, TimeInForce tif, cascade::Price price,
+                   cascade::Qty qty, cascade::Price trigger = 0, std::uint8_t flags = 0) {
+    feed(in::new_order({.id = ++id,
+                        .account = account,
+                        .side = side,
+                        .type = type,
+                        .tif = tif,
+                        .price = price,
+                        .qty = qty,
+                        .trigger = trigger,
+                        .flags = flags}));
+  };
+  feed(in::instrument(0, 1, 1, 1, 1000, 1000));
+  for (cascade::AccountId a = 1; a <= 40; ++a) feed(in::deposit(a, 1'000'000'000'000, a));
+  // Account 2 goes long 3 at 600.
+  order(1, Side::Sell, OrderType::Limit, TimeInForce::GTC, 600, 3);
+  order(2, Side::Buy, OrderType::Limit, TimeInForce::IOC, 600, 3);
+  // Its stops: a plain one that fires first and two reduce-only ones it leaves in excess.
+  order(2, Side::Sell, OrderType::StopMarket, TimeInForce::IOC, 0, 2, 497);
+  order(2, Side::Sell, OrderType::StopMarket, TimeInForce::IOC, 0, 2, 495, cascade::order_flags::kReduceOnly);
+  order(2, Side::Sell, OrderType::StopMarket, TimeInForce::IOC, 0, 1, 490, cascade::order_flags::kReduceOnly);
+  // Bids one lot a level from 499 down to 460.
+  for (cascade::Price p = 499; p >= 460; --p) order(1, Side::Buy, OrderType::Limit, TimeInForce::GTC, p, 1);
+  // One sell stop per account from 499 down, and four more sharing the queue at 495.
+  for (cascade::AccountId a = 3; a <= 22; ++a)
+    order(a, Side::Sell, OrderType::StopMarket, TimeInForce::IOC, 0, 1, 502 - static_cast<cascade::Price>(a));
+  for (cascade::AccountId a = 23; a <= 26; ++a) order(a, Side::Sell, OrderType::StopMarket, TimeInForce::IOC, 0, 1, 495);
+  order(27, Side::Sell, OrderType::StopLimit, TimeInForce::GTC, 476, 5, 485);
+  // A far stop that never fires, at the end of the chain.
+  order(28, Side::Sell, OrderType::StopMarket, TimeInForce::IOC, 0, 1, 100);
+  auto count = [&](wire::MsgType type) {
+    int n = 0;
+    cascade::EventReader r(pair.actual.bytes());
+    for (EventView ev; r.next(ev);) n += ev.type() == type;
+    return n;
+  };
+  // The order that sets the chain off.
+  order(31, Side::Sell, OrderType::Limit, TimeInForce::IOC, 499, 1);
+  EXPECT_EQ(count(wire::MsgType::StopTriggered), 26);
+  EXPECT_EQ(count(wire::MsgType::OrderCancelled), 2);
+  // Back up: buy stops in two queues, offers above, then a buy sweeping up to 492.
+  for (cascade::AccountId a = 32; a <= 37; ++a)
+    order(a, Side::Buy, OrderType::StopMarket, TimeInForce::IOC, 0, 1, a <= 34 ? 490 : 492);
+  for (cascade::Price p = 489; p <= 500; ++p) order(1, Side::Sell, OrderType::Limit, TimeInForce::GTC, p, 1);
+  order(38, Side::Buy, OrderType::Limit, TimeInForce::IOC, 492, 10);
+  EXPECT_EQ(count(wire::MsgType::StopTriggered), 6);
+  feed(in::heartbeat());
+  EXPECT_EQ(pair.engine.live_orders(), pair.reference.live_orders());
+  EXPECT_EQ(pair.engine.output_seq(), pair.reference.output_seq());
+}
+
 // The same seed gives the same stream with every compiler and standard library (the draws are
 // our own, and every one is its own statement). The digest changes when the generator or the
 // reference engine's output changes on purpose; then update it.

@@ -11,6 +11,7 @@
 #include "cascade/circuit_breaker.hpp"
 #include "cascade/depth_tracker.hpp"
 #include "cascade/event_output.hpp"
+#include "cascade/fixed_point.hpp"
 #include "cascade/liquidation_adl.hpp"
 #include "cascade/liquidation_queue.hpp"
 #include "cascade/margin_engine.hpp"
@@ -28,16 +29,9 @@ using i128 = __int128;
 using wire::RejectReason;
 constexpr std::uint32_t kNone = OrderBook::kNone;
 
-i128 floor_div(i128 a, i128 b) noexcept {  // b > 0
-  i128 q = a / b;
-  if (a % b != 0 && a < 0) --q;
-  return q;
-}
-i128 ceil_div(i128 a, i128 b) noexcept {  // b > 0
-  i128 q = a / b;
-  if (a % b != 0 && a > 0) ++q;
-  return q;
-}
+// In 64 bits when the operands fit (bands, ticks): a 128-bit division is a libgcc call.
+using fx::ceil_div;
+using fx::floor_div;
 Price clamp_price(i128 v) noexcept {
   constexpr i128 lo = std::numeric_limits<Price>::min();
   constexpr i128 hi = std::numeric_limits<Price>::max();
@@ -414,8 +408,8 @@ struct Engine::Impl {
   }
 
   // An order that already owns a pool node (a triggered stop, a re-priced modify) as the
-  // incoming order.
-  Incoming from_node(OrderIdx o, Price price, Qty qty, bool market, std::uint8_t fill_flags) const noexcept {
+  // incoming order; pos is its position record, which the caller has looked up already.
+  Incoming from_node(OrderIdx o, PosIdx pos, Price price, Qty qty, bool market, std::uint8_t fill_flags) const noexcept {
     const OrderNode& n = pool[o];
     Incoming in{};
     in.id = n.id;
@@ -424,7 +418,7 @@ struct Engine::Impl {
     in.price = price;
     in.qty = qty;
     in.node = o;
-    in.pos = pos_of(n);
+    in.pos = pos;
     in.side = n.side;
     in.market = market;
     in.tif = n.tif;
@@ -436,17 +430,15 @@ struct Engine::Impl {
 
   // Fires stops until none is triggered; each triggered order may trade and fire more.
   void run_stops(Instrument& ins, InstrumentId id) noexcept {
+    StopsAhead ahead;
     // Most books hold no stops: skip both bitmap walks then.
     while (ins.last != 0 && !ins.stops.empty()) {
       const OrderIdx o = ins.stops.first_triggered(ins.last);
       if (o == kNilOrder) return;
+      const PosIdx pos = load_ahead(ins, o, ahead);
       ins.stops.unlink(o);
-      // Each fired stop belongs to another account, far away in memory: start loading the
-      // next one's account and position slot while this one trades.
-      if (const OrderIdx ahead = ins.stops.first_triggered(ins.last); ahead != kNilOrder)
-        margin.prefetch(pool[ahead].account, pool[ahead].instrument);
       OrderNode& n = pool[o];
-      margin.remove_order(pos_of(n), MarginEngine::terms(n));
+      margin.remove_order(pos, MarginEngine::terms(n));
       n.state = OrderState::Incoming;
       auto st = make<wire::StopTriggered>();
       st.order_id = n.id;
@@ -457,9 +449,98 @@ struct Engine::Impl {
       emit(st);
       margin.touch(n.account);
       // stop-market -> market with the stop's worst price; stop-limit -> limit, same tif.
-      Incoming in = from_node(o, n.price, n.qty, n.type == OrderType::StopMarket, wire::fill_flags::kStopTriggered);
+      Incoming in = from_node(o, pos, n.price, n.qty, n.type == OrderType::StopMarket, wire::fill_flags::kStopTriggered);
       match(ins, in);
     }
+  }
+
+  // A chain of stops (an order crossing into other traders' stops, each of their fills
+  // setting off more) touches another account per stop, each far away in memory: its
+  // account record, the (account, instrument) index slot, the position record, the watch
+  // heap entries and holder slot its fill moves, the order index slot its release erases.
+  // While one stop trades, the next ones in firing order (StopBook::following) are loaded a
+  // stage a stop, each stage reading only what the stage before loaded a stop earlier.
+  struct StopsAhead {
+    static constexpr std::uint32_t kDepth = 4;
+    enum Stage : std::uint8_t {
+      kNode,     // the node requested
+      kAccount,  // node read: account, index slots and reported figures requested
+      kRecord,   // index slot read: `pos` found, the position record requested
+      kWatch,    // record read: its watch heap entries and holder slot requested
+    };
+    OrderIdx node[kDepth];  // nearest first
+    PosIdx pos[kDepth];
+    Stage stage[kDepth];
+    std::uint32_t size = 0;
+  };
+
+  // o: the stop about to fire, still linked. Returns its position record (found ahead of
+  // time when o was expected) and takes the stops after it one stage further. Hints only:
+  // a stop that does not fire costs a few wasted loads. Within one run_stops no order is
+  // created and a live stop's record is never released, so a node expected here still
+  // names the same stop when it fires, and the record found for it is still its own.
+  PosIdx load_ahead(const Instrument& ins, OrderIdx o, StopsAhead& a) noexcept {
+    PosIdx pos = kNilPos;
+    const bool expected = a.size > 0 && a.node[0] == o;
+    if (expected) {
+      if (a.stage[0] >= StopsAhead::kRecord) pos = a.pos[0];
+      for (std::uint32_t k = 1; k < a.size; ++k) {
+        a.node[k - 1] = a.node[k];
+        a.pos[k - 1] = a.pos[k];
+        a.stage[k - 1] = a.stage[k];
+      }
+      --a.size;
+    } else {
+      a.size = 0;  // another side fired, or a stop was cancelled: start again from o
+    }
+    if (pos == kNilPos) pos = pos_of(pool[o]);
+    for (std::uint32_t k = 0; k < a.size; ++k) {
+      const OrderNode& n = pool[a.node[k]];
+      if (n.state != OrderState::Stop) {  // cancelled by a reduce-only check: the chain ends
+        a.size = k;
+        break;
+      }
+      switch (a.stage[k]) {
+        case StopsAhead::kNode:
+          margin.prefetch(n.account, n.instrument);
+          index.prefetch(n.id);
+          a.stage[k] = StopsAhead::kAccount;
+          break;
+        case StopsAhead::kAccount:
+          a.pos[k] = pos_of(n);
+          margin.prefetch_position(a.pos[k]);
+          a.stage[k] = StopsAhead::kRecord;
+          break;
+        case StopsAhead::kRecord:
+          margin.prefetch_watch(a.pos[k]);
+          a.stage[k] = StopsAhead::kWatch;
+          break;
+        case StopsAhead::kWatch:
+          break;
+      }
+    }
+    // One more at the end, found from the last one's node (read a stage ago). While the ring
+    // fills (a chain of two or more so far), one more from the node just requested: a stall
+    // now, so that the later stops have their stages.
+    for (int extra = expected ? 2 : 1; extra > 0 && a.size < StopsAhead::kDepth; --extra) {
+      if (a.size > 0 && a.stage[a.size - 1] == StopsAhead::kNode && extra == 2) break;
+      bool fires = false;
+      const OrderIdx s = ins.stops.following(a.size == 0 ? o : a.node[a.size - 1], ins.last, fires);
+      if (s == kNilOrder) break;
+      const std::uint32_t k = a.size++;
+      a.node[k] = s;
+      a.stage[k] = StopsAhead::kNode;
+      if (k == 0 && fires) {
+        // Right after o and sure to fire: read its node now.
+        const OrderNode& n = pool[s];
+        margin.prefetch(n.account, n.instrument);
+        index.prefetch(n.id);
+        a.stage[k] = StopsAhead::kAccount;
+      } else {
+        __builtin_prefetch(&pool[s]);
+      }
+    }
+    return pos;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -695,7 +776,7 @@ struct Engine::Impl {
     }
     ins.book.unlink(o);
     n.state = OrderState::Incoming;
-    Incoming in = from_node(o, m.new_price, m.new_qty, false, 0);
+    Incoming in = from_node(o, pos, m.new_price, m.new_qty, false, 0);
     match(ins, in);
     run_stops(ins, m.instrument);
   }

@@ -60,6 +60,27 @@ class LevelBitmap {
     }
   }
 
+  // Smallest / largest set index, or kNone: next(0) and prev(n - 1) straight down from the
+  // top word, without climbing first.
+  std::uint32_t first() const noexcept {
+    std::uint64_t pos = 0;
+    for (int l = layers_ - 1; l >= 0; --l) {
+      const std::uint64_t w = words_[offset_[l] + pos];
+      if (w == 0) return kNone;  // only the top word can be empty
+      pos = (pos << 6) + static_cast<std::uint64_t>(std::countr_zero(w));
+    }
+    return static_cast<std::uint32_t>(pos);
+  }
+  std::uint32_t last() const noexcept {
+    std::uint64_t pos = 0;
+    for (int l = layers_ - 1; l >= 0; --l) {
+      const std::uint64_t w = words_[offset_[l] + pos];
+      if (w == 0) return kNone;
+      pos = (pos << 6) + 63 - static_cast<std::uint64_t>(std::countl_zero(w));
+    }
+    return static_cast<std::uint32_t>(pos);
+  }
+
   // Smallest set index >= i, or kNone.
   std::uint32_t next(std::uint64_t i) const noexcept {
     if (i >= n_) return kNone;

@@ -54,10 +54,22 @@ class MarginEngine {
 
   // --- records ---
   PosIdx find(AccountId a, InstrumentId i) const noexcept { return positions_.find(a, i); }
-  // A hint that the account's record and find(a, i) come soon (the next stop to fire).
+  // Hints for the stops of a chain (the engine loads the next ones while one trades), in
+  // the order their addresses become known: the account's record, its find(a, i) slot and
+  // its reported figures (end of the event); then the position record; then, once that is
+  // in cache, the watch heap entries and holder slot its fill moves.
   void prefetch(AccountId a, InstrumentId i) const noexcept {
     positions_.prefetch(a, i);
     __builtin_prefetch(&(*accounts_)[a]);
+    __builtin_prefetch(&reported_[a]);
+  }
+  void prefetch_position(PosIdx p) const noexcept { positions_.prefetch_record(p); }
+  void prefetch_watch(PosIdx p) const noexcept {
+    const Position& r = positions_[p];
+    const Inst& in = inst_[r.instrument];
+    in.lo.prefetch_slot(r.heap_lo);
+    in.hi.prefetch_slot(r.heap_hi);
+    if (r.holder != 0) __builtin_prefetch(&in.holders[r.holder]);
   }
   // Running ahead of a batch (Engine::prefetch): what an event of account a (< max accounts)
   // on instrument i loads first (the account record, its last report, the position slot),

@@ -57,11 +57,27 @@ class StopBook {
   // trigger <= last, else the oldest sell stop at the highest trigger >= last; kNilOrder if
   // none has fired.
   OrderIdx first_triggered(Price last) const noexcept {
-    const std::uint32_t b = buy_bits_.next(0);
+    const std::uint32_t b = buy_bits_.first();
     if (b != kNone && price(b) <= last) return buy_[b].head;
-    const std::uint32_t s = sell_bits_.prev(UINT32_MAX);
+    const std::uint32_t s = sell_bits_.last();
     if (s != kNone && price(s) >= last) return sell_[s].head;
     return kNilOrder;
+  }
+
+  // The stop after linked stop o in firing order on its side, whatever the last price: the
+  // next in o's queue, else the oldest at the next trigger the price moves towards. A chain
+  // of stops fires in this order, so it says what to load ahead. kNilOrder at the end.
+  // `fires` says whether it has fired at `last` already (read from the ladder, not the node).
+  OrderIdx following(OrderIdx o, Price last, bool& fires) const noexcept {
+    const OrderNode& n = (*pool_)[o];
+    fires = true;
+    if (n.next != kNilOrder) return n.next;
+    const std::uint32_t i = index(n.trigger);
+    const bool buy = n.side == Side::Buy;
+    const std::uint32_t l = buy ? buy_bits_.next(std::uint64_t{i} + 1) : (i > 0 ? sell_bits_.prev(i - 1) : kNone);
+    if (l == kNone) return kNilOrder;
+    fires = buy ? price(l) <= last : price(l) >= last;
+    return (buy ? buy_ : sell_)[l].head;
   }
 
   bool empty() const noexcept { return buy_bits_.empty() && sell_bits_.empty(); }

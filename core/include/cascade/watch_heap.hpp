@@ -34,6 +34,10 @@ class WatchHeap {
   std::uint32_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   const Entry& top() const noexcept { return entries_[1]; }
+  // A hint that the entry at 1-based slot i (0 = none) changes soon.
+  void prefetch_slot(std::uint32_t i) const noexcept {
+    if (i != 0) __builtin_prefetch(&entries_[i]);
+  }
 
   // Inserts the position or moves its key.
   void set(PosIdx p, Price key) noexcept {
