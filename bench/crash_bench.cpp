@@ -67,6 +67,27 @@ void put(benchmark::State& state, const std::string& prefix, std::vector<std::ui
   state.counters[prefix + "max_ns"] = static_cast<double>(*std::max_element(v.begin(), v.end())) / bench::tsc_calibration().ticks_per_ns;
 }
 
+// A stop chain measured on its own: five or more stops fired, no liquidation.
+bool is_chain(std::uint32_t liquidation_steps, std::uint32_t fired) { return liquidation_steps == 0 && fired >= 5; }
+
+// Replays the day into a fresh engine with callgrind collecting only while the stop chains
+// run, so `callgrind_annotate` gives the instructions of the stop path (divide by the
+// chain5_stops counter for a fired stop's share).
+void profile_stop_chains(std::span<const std::byte> bytes, std::uint32_t distance, const std::vector<std::uint32_t>& steps,
+                         const std::vector<std::uint32_t>& stops) {
+  auto engine = std::make_unique<Engine>();
+  EventBuffer out(64u << 20);
+  PrefetchReader r(*engine, bytes, 0, distance);
+  std::size_t i = 0;
+  for (EventView ev; r.next(ev); ++i) {
+    out.clear();
+    const bool chain = is_chain(steps[i], stops[i]);
+    if (chain) CASCADE_BENCH_COLLECT_TOGGLE();
+    engine->process(ev, out);
+    if (chain) CASCADE_BENCH_COLLECT_TOGGLE();
+  }
+}
+
 void BM_CrashDay(benchmark::State& state) {
   const Day& d = day();
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(d.words.data()), d.bytes);
@@ -77,6 +98,9 @@ void BM_CrashDay(benchmark::State& state) {
   std::uint64_t liquidations = 0;
   double engine_s = 0;
   const std::uint32_t distance = state.range(0) != 0 ? kPrefetchDistance : 0;
+  // CASCADE_BENCH_PROFILE_STOPS=1: callgrind collects only inside the stop chains (below)
+  // instead of around the whole timed loop.
+  const bool profile_stops = bench::env_size("CASCADE_BENCH_PROFILE_STOPS", 0) != 0;
   for (auto _ : state) {
     auto engine = std::make_unique<Engine>();
     PrefetchReader r(*engine, bytes, 0, distance);
@@ -84,7 +108,8 @@ void BM_CrashDay(benchmark::State& state) {
     std::size_t i = 0;
     std::uint64_t liq = 0, total_ticks = 0;
     {
-      bench::ProfileWindow window;
+      std::unique_ptr<bench::ProfileWindow> window;
+      if (!profile_stops) window = std::make_unique<bench::ProfileWindow>();
       for (;;) {
         out.clear();
         const std::uint64_t t0 = bench::tsc_begin();
@@ -105,6 +130,7 @@ void BM_CrashDay(benchmark::State& state) {
       }
     }
     if (i != n) state.SkipWithError("the generated day did not decode whole");
+    if (profile_stops) profile_stop_chains(bytes, distance, steps, stops);
     liquidations = liq;
     engine_s = static_cast<double>(total_ticks) / bench::tsc_calibration().ticks_per_ns / 1e9;
     state.SetIterationTime(engine_s);
@@ -139,6 +165,19 @@ void BM_CrashDay(benchmark::State& state) {
   put(state, "burst_", std::move(burst));
   put(state, "stops_", std::move(chains));
   put(state, "cascade_", std::move(starts));
+  // The stop path on its own: events firing five or more stops and no liquidation, whole day.
+  std::vector<std::uint32_t> chain5;
+  double chain5_ticks = 0, chain5_stops = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (is_chain(steps[i], stops[i])) {
+      chain5.push_back(ticks[i]);
+      chain5_ticks += ticks[i];
+      chain5_stops += stops[i];
+    }
+  state.counters["chain5_stops"] = chain5_stops;
+  state.counters["chain5_ns_per_stop"] =
+      chain5_stops > 0 ? chain5_ticks / bench::tsc_calibration().ticks_per_ns / chain5_stops : 0;
+  put(state, "chain5_", std::move(chain5));
   const double cal = bench::tsc_calibration().ticks_per_ns;
   state.counters["events_per_s"] = static_cast<double>(n) / engine_s;
   state.counters["burst_events_per_s"] = burst_ticks > 0 ? static_cast<double>(burst_n) / (burst_ticks / cal / 1e9) : 0;
