@@ -1338,7 +1338,10 @@ struct Engine::Impl {
       while (j < total && (tracker[j].key >> 32) == id) ++j;
       OrderBook& book = instruments[id].book;
       for (std::uint32_t k = j; k-- > i;) depth_change(book, id, tracker[k], Side::Buy);
-      for (std::uint32_t k = i; k < j; ++k) depth_change(book, id, tracker[k], Side::Sell);
+      for (std::uint32_t k = i; k < j; ++k) {  // the sell pass also ends each level's tracking
+        depth_change(book, id, tracker[k], Side::Sell);
+        book.end_event_level(static_cast<std::uint32_t>(tracker[k].key));
+      }
       const TopView now = book.top();
       const TopView& was = book.top_before();
       if (now.bid_price != was.bid_price || now.bid_qty != was.bid_qty || now.ask_price != was.ask_price ||
@@ -1350,7 +1353,6 @@ struct Engine::Impl {
         t.ask_price = now.ask_price;
         t.ask_qty = now.ask_qty;
       }
-      for (std::uint32_t k = i; k < j; ++k) book.end_event_level(static_cast<std::uint32_t>(tracker[k].key));
       book.end_event();
       i = j;
     }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "cascade/types.hpp"
 #include "cascade/zeroed_array.hpp"
@@ -33,10 +34,24 @@ class DepthTracker {
     items_[size_++] = TouchedLevel{(std::uint64_t{instrument} << 32) | level, qty, count, side, {}};
   }
 
+  // Keys are distinct (a level is recorded once per event), so any sort gives the same order.
   void sort() noexcept {
     if (size_ < 2) return;  // most events touch one level
-    std::sort(items_.data(), items_.data() + size_,
-              [](const TouchedLevel& a, const TouchedLevel& b) { return a.key < b.key; });
+    TouchedLevel* const a = items_.data();
+    if (size_ == 2) {  // a fill and the taker's own level: one compare, no sort set-up
+      if (a[1].key < a[0].key) std::swap(a[0], a[1]);
+      return;
+    }
+    if (size_ > kInsertionMax) {
+      std::sort(a, a + size_, [](const TouchedLevel& x, const TouchedLevel& y) { return x.key < y.key; });
+      return;
+    }
+    for (std::uint32_t i = 1; i < size_; ++i) {  // a few levels, often already in order
+      const TouchedLevel t = a[i];
+      std::uint32_t j = i;
+      for (; j > 0 && t.key < a[j - 1].key; --j) a[j] = a[j - 1];
+      a[j] = t;
+    }
   }
 
   std::uint32_t size() const noexcept { return size_; }
@@ -45,6 +60,8 @@ class DepthTracker {
   void clear() noexcept { size_ = 0; }
 
  private:
+  static constexpr std::uint32_t kInsertionMax = 16;
+
   ZeroedArray<TouchedLevel> items_;
   std::uint32_t size_ = 0;
 };
