@@ -229,6 +229,12 @@ const Scenario kScenarios[] = {
     {"position_records_b", 0x9E3779B921A77C19, 20,
      make({.max_instruments = 4, .max_accounts = 6, .max_orders = 256, .max_levels_per_book = 4096, .max_positions = 7},
           4, 5)},
+    // One instrument: every account holds at most one record, so every MarginUpdate after an
+    // evaluation takes the one-record IMR (resting orders on both sides, reduce-only orders,
+    // isolated positions, tiers redefined away).
+    {"one_record", 0x5EED000D, 60,
+     make({.max_instruments = 1, .max_accounts = 8, .max_orders = 1024, .max_levels_per_book = 4096}, 1, 8, 10, 3,
+          300)},
     // No pool at all: nothing may rest.
     {"no_pool", 0x5EED000B, 10,
      make({.max_instruments = 2, .max_accounts = 3, .max_orders = 0, .max_levels_per_book = 64}, 2, 3)},

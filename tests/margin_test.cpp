@@ -812,7 +812,9 @@ TEST_F(MarginEngineTest, ALossOfSlackShrinksTheArmedRange) {
 // The one-record evaluation against the general one: the same random stream through two
 // engines, where in the second every account also rests an order on an unmargined
 // instrument (a second record that changes no figure). Every output line and every flag
-// must agree, cross and isolated, on either side of maintenance.
+// must agree, cross and isolated, on either side of maintenance; the initial margin of the
+// MarginUpdates too (the one-record IMR against the general sum), with resting orders on both
+// sides and reduce-only orders.
 TEST(MarginWatch, OneRecordAndGeneralEvaluationAgree) {
   EngineConfig c = config();
   c.max_orders = 4096;
@@ -869,7 +871,15 @@ TEST(MarginWatch, OneRecordAndGeneralEvaluationAgree) {
       const Price px = index + (side == Side::Buy ? 1 : -1) * static_cast<Price>(next(20'000));
       both(t::limit(0, 0, ++id, a, 0, side, px, static_cast<Qty>(1 + next(3000)), TimeInForce::IOC));
     } else if (k < 9) {
-      if (id > 0) both(t::cancel(0, 0, 1 + next(id), a, 0));
+      if (next(2)) {
+        if (id > 0) both(t::cancel(0, 0, 1 + next(id), a, 0));
+      } else {  // a resting reduce-only order (rejected when it faces no position)
+        const Side side = next(2) ? Side::Buy : Side::Sell;
+        const Price px = index + (side == Side::Buy ? -1 : 1) * static_cast<Price>(next(5000));
+        auto o = t::limit(0, 0, ++id, a, 0, side, px, static_cast<Qty>(1 + next(1000)));
+        o.flags = order_flags::kReduceOnly;
+        both(o);
+      }
     } else {
       both(t::deposit(0, 0, a, static_cast<Money>(next(200)) * kUsd, 100 + static_cast<std::uint64_t>(step)));
     }

@@ -231,6 +231,7 @@ class MarginEngine {
   Summary summarize(AccountId a, bool with_mm = true) const noexcept;  // mm left at 0 without
   Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
   fx::i128 initial_requirement(AccountId a) const noexcept;   // the IMR alone
+  fx::i128 initial_one(const Position& r) const noexcept;      // the same for the account's only record
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
   fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
   fx::i128 notional(const Position& r, const Inst& in) const noexcept;
