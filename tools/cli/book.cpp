@@ -126,10 +126,10 @@ int cmd_book(int argc, char** argv) {
   const bool each = args.has("each");
   if (each && !lobster) return cli::usage_error("book", "--each needs --format lobster");
 
-  EngineConfig config;
-  if (!cli::parse_engine_options(args, config, error)) return cli::usage_error("book", error);
-  cli::InputEventFile in;
-  if (!cli::open_input("book", path, in, error)) return cli::data_error("book", error);
+  cli::EngineRun run;
+  if (const int status = cli::start_engine_run("book", args, path, run)) return status;
+  const cli::InputEventFile& in = run.in;
+  Engine& engine = *run.engine;
 
   InstrumentId instrument = static_cast<InstrumentId>(only);
   if (lobster && !have_only) {
@@ -149,9 +149,6 @@ int cmd_book(int argc, char** argv) {
     instrument = *defined.begin();
   }
 
-  const std::unique_ptr<Engine> engine_ptr = cli::make_engine(config, error);
-  if (!engine_ptr) return cli::data_error("book", error);
-  Engine& engine = *engine_ptr;
   EventBuffer out(1 << 20);
   cli::TextOutput text;
   text.open("-", error);

@@ -33,22 +33,21 @@ bool parse_engine_options(const Args& args, EngineConfig& config, std::string& e
   return true;
 }
 
-std::unique_ptr<Engine> make_engine(const EngineConfig& config, std::string& error) {
+int start_engine_run(std::string_view cmd, const Args& args, const std::string& path, EngineRun& run) {
+  std::string error;
+  if (!parse_engine_options(args, run.config, error)) return usage_error(cmd, error);
+  if (!run.in.open(path, error)) return data_error(cmd, error);
+  if (run.in.file().header().kind != wire::StreamKind::Input)
+    return data_error(cmd, display_name(path) + ": an output stream; " + std::string(cmd) + " reads input streams");
   try {
-    return std::make_unique<Engine>(config);
+    run.engine = std::make_unique<Engine>(run.config);
   } catch (const std::bad_alloc&) {
-    error = "cannot map the engine's memory for these capacities (--max-orders " + std::to_string(config.max_orders) +
-            ", --max-accounts " + std::to_string(config.max_accounts) + ", --max-positions " +
-            std::to_string(config.max_positions) + ")";
-    return nullptr;
+    return data_error(cmd, "cannot map the engine's memory for these capacities (--max-orders " +
+                               std::to_string(run.config.max_orders) + ", --max-accounts " +
+                               std::to_string(run.config.max_accounts) + ", --max-positions " +
+                               std::to_string(run.config.max_positions) + ")");
   }
-}
-
-bool open_input(std::string_view cmd, const std::string& path, InputEventFile& in, std::string& error) {
-  if (!in.open(path, error)) return false;
-  if (in.file().header().kind == wire::StreamKind::Input) return true;
-  error = display_name(path) + ": an output stream; " + std::string(cmd) + " reads input streams";
-  return false;
+  return 0;
 }
 
 }  // namespace cascade::cli

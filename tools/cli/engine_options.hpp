@@ -44,10 +44,17 @@ constexpr std::array<OptionSpec, N + std::size(kEngineOptions)> with_engine_opti
 // The capacities given on the command line over the defaults; false with a message.
 bool parse_engine_options(const Args& args, EngineConfig& config, std::string& error);
 
-// The engine for those capacities; nullptr with a message when the memory cannot be mapped.
-std::unique_ptr<Engine> make_engine(const EngineConfig& config, std::string& error);
+// What a command that runs the engine over FILE starts with: the engine options, FILE opened
+// as an input stream, and the engine for those capacities.
+struct EngineRun {
+  EngineConfig config;
+  InputEventFile in;
+  std::unique_ptr<Engine> engine;
+};
 
-// Opens FILE, which must be an input stream; false with the message for data_error.
-bool open_input(std::string_view cmd, const std::string& path, InputEventFile& in, std::string& error);
+// 0 with `run` ready; otherwise the message has been printed as "cascade CMD: ..." and the
+// result is the exit status (2 bad usage, 1 unreadable or output-kind FILE, or memory that
+// cannot be mapped).
+int start_engine_run(std::string_view cmd, const Args& args, const std::string& path, EngineRun& run);
 
 }  // namespace cascade::cli

@@ -360,11 +360,11 @@ int cmd_replay(int argc, char** argv) {
   cli::ThreadedOptions threaded;
   if (!cli::parse_threaded_options(args, threaded, error)) return cli::usage_error("replay", error);
 
-  EngineConfig config;
-  if (!cli::parse_engine_options(args, config, error)) return cli::usage_error("replay", error);
-  threaded.engine = config;
-  cli::InputEventFile in;
-  if (!cli::open_input("replay", path, in, error)) return cli::data_error("replay", error);
+  cli::EngineRun run;
+  if (const int status = cli::start_engine_run("replay", args, path, run)) return status;
+  const cli::InputEventFile& in = run.in;
+  Engine& engine = *run.engine;
+  threaded.engine = run.config;
   const wire::FileHeader& ih = in.file().header();
 
   const bool write_out = args.has("output");
@@ -389,9 +389,6 @@ int cmd_replay(int argc, char** argv) {
   Fnv1a64 digest;
   std::uint64_t out_bytes = 0;
   EventBuffer out(4 << 20);
-  const std::unique_ptr<Engine> engine_ptr = cli::make_engine(config, error);
-  if (!engine_ptr) return cli::data_error("replay", error);
-  Engine& engine = *engine_ptr;
   const auto drain = [&] {
     digest.update(out.bytes());
     out_bytes += out.size();

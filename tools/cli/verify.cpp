@@ -67,14 +67,11 @@ int cmd_verify(int argc, char** argv) {
   const std::string path = args.operands()[0];
   const std::string name = cli::display_name(path);
 
-  EngineConfig config;
-  if (!cli::parse_engine_options(args, config, error)) return cli::usage_error("verify", error);
-  cli::InputEventFile in;
-  if (!cli::open_input("verify", path, in, error)) return cli::data_error("verify", error);
+  cli::EngineRun run;
+  if (const int status = cli::start_engine_run("verify", args, path, run)) return status;
+  const cli::InputEventFile& in = run.in;
+  Engine& engine = *run.engine;
 
-  const std::unique_ptr<Engine> engine_ptr = cli::make_engine(config, error);
-  if (!engine_ptr) return cli::data_error("verify", error);
-  Engine& engine = *engine_ptr;
   verify::Verifier verifier(engine, options);
   EventBuffer out(1 << 20);
   EventReader r = in.file().reader();
