@@ -12,7 +12,7 @@
 #include "cascade/event_buffer.hpp"
 #include "cascade/event_reader.hpp"
 #include "cascade/prefetch_reader.hpp"
-#include "scenario/scenario.hpp"
+#include "support/small_crash.hpp"
 #include "support/events.hpp"
 #include "support/random_events.hpp"
 
@@ -139,21 +139,10 @@ TEST(Batch, RandomStreamsMatchOneAtATime) {
 }
 
 TEST(Batch, CrashDayMatchesOneAtATime) {
-  namespace sc = cascade::scenario;
-  sc::Params p = sc::preset(sc::Kind::Crash);
-  p.accounts = 300;
-  p.shape.duration_ms = 12 * 60'000;
-  p.shape.drop_start_ms = 2 * 60'000;
-  p.shape.drop_ms = 6 * 60'000;
-  p.shape.rebound_ms = 3 * 60'000;
-  p.tick_ms = 2'000;
-  p.mm_levels = 3;
-  p.taker_rate = 2;
   EventBuffer day(1 << 22);
-  sc::Summary summary;
+  cascade::scenario::Summary summary;
   std::string error;
-  ASSERT_TRUE(sc::generate(p, [&](std::span<const std::byte> b) { day.append_raw(b.data(), b.size()); }, summary, error))
-      << error;
+  ASSERT_TRUE(cascade::testing::small_crash_day(day, summary, error)) << error;
 
   Engine one;
   EventBuffer want(1 << 24), step;

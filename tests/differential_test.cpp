@@ -32,7 +32,7 @@
 #include "cascade/engine.hpp"
 #include "cascade/event_file.hpp"
 #include "cascade/event_reader.hpp"
-#include "scenario/scenario.hpp"
+#include "support/small_crash.hpp"
 #include "support/debug_print.hpp"
 #include "support/random_events.hpp"
 #include "support/reference_engine.hpp"
@@ -422,21 +422,10 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, Differential, ::testing::ValuesIn(kScenarios
 // mark move, so the engine's kept ranking (docs/liquidation.md, "Detection in the engine")
 // is compared step by step with the reference engine's full sort.
 TEST(DifferentialScenario, CrashDayWithDeleveragingAgrees) {
-  namespace sc = cascade::scenario;
-  sc::Params p = sc::preset(sc::Kind::Crash);
-  p.accounts = 300;
-  p.shape.duration_ms = 12 * 60'000;
-  p.shape.drop_start_ms = 2 * 60'000;
-  p.shape.drop_ms = 6 * 60'000;
-  p.shape.rebound_ms = 3 * 60'000;
-  p.tick_ms = 2'000;
-  p.mm_levels = 3;
-  p.taker_rate = 2;
   EventBuffer day;
-  sc::Summary summary;
+  cascade::scenario::Summary summary;
   std::string error;
-  ASSERT_TRUE(sc::generate(p, [&](std::span<const std::byte> b) { day.append_raw(b.data(), b.size()); }, summary, error))
-      << error;
+  ASSERT_TRUE(cascade::testing::small_crash_day(day, summary, error)) << error;
   std::vector<std::uint64_t> words((day.size() + 7) / 8);
   std::memcpy(words.data(), day.bytes().data(), day.size());
   Pair pair(EngineConfig{});
