@@ -406,6 +406,22 @@ TEST_F(Cli, EngineCapacitiesAreOptionsOfEveryCommandThatRunsTheEngine) {
   ASSERT_EQ(eager_json.code, 0) << eager_json.err;
   EXPECT_NE(eager_json.out.find(",\"host_noise\":{\"seconds\":1.0"), std::string::npos) << eager_json.out;
   EXPECT_NE(eager_json.out.find("\"gaps_over_20us_per_s\":"), std::string::npos);
+  // Three replays: the report adds the percentiles of each event's least time, same groups.
+  const Result least = cascade("replay sample.evt --repeat 3");
+  ASSERT_EQ(least.code, 0) << least.err;
+  EXPECT_EQ(without_timing(least.out), without_timing(big.out));
+  const std::size_t block = least.out.find("\nleast of 3    (each event's least time over 3 replays; engine time ");
+  ASSERT_NE(block, std::string::npos) << least.out;
+  EXPECT_NE(least.out.find("\n  whole run ", block), std::string::npos);
+  EXPECT_NE(least.out.find("\n  cascade starts ", block), std::string::npos);
+  const Result least_json = cascade("replay sample.evt --repeat 2 --json");
+  ASSERT_EQ(least_json.code, 0) << least_json.err;
+  EXPECT_NE(least_json.out.find(",\"latency_least_of_replays_ns\":{\"replays\":2,\"all\":{\"events\":"), std::string::npos)
+      << least_json.out;
+  const Result once = cascade("replay sample.evt --repeat 1");
+  EXPECT_EQ(once.code, 2);
+  EXPECT_EQ(once.err, "cascade replay: --repeat: expected a whole number of replays in [2, 20]\n"
+                      "Try 'cascade replay --help'.\n");
   const Result no_noise = cascade("replay sample.evt --host-noise 0");
   EXPECT_EQ(no_noise.code, 2);
   EXPECT_EQ(no_noise.err, "cascade replay: --host-noise: expected a whole number of seconds in [1, 60]\n"
