@@ -397,6 +397,35 @@ TEST_F(Cli, EngineCapacitiesAreOptionsOfEveryCommandThatRunsTheEngine) {
   const Result big = cascade("replay sample.evt --max-orders 4000000 --max-accounts 3000000 --huge-pages");
   ASSERT_EQ(big.code, 0) << big.err;
   EXPECT_EQ(without_timing(big.out), without_timing(cascade("replay sample.evt").out));
+  // Committed up front, with the machine's noise measured first: the same output again.
+  const Result eager = cascade("replay sample.evt --max-orders 100000 --max-accounts 100000 --prefault --host-noise 1");
+  ASSERT_EQ(eager.code, 0) << eager.err;
+  EXPECT_EQ(without_timing(eager.out), without_timing(big.out));
+  EXPECT_NE(eager.out.find("\nhost noise      1 s before: gaps/s over 10 us "), std::string::npos) << eager.out;
+  const Result eager_json = cascade("replay sample.evt --prefault --max-orders 1000 --host-noise 1 --json");
+  ASSERT_EQ(eager_json.code, 0) << eager_json.err;
+  EXPECT_NE(eager_json.out.find(",\"host_noise\":{\"seconds\":1.0"), std::string::npos) << eager_json.out;
+  EXPECT_NE(eager_json.out.find("\"gaps_over_20us_per_s\":"), std::string::npos);
+  // Three replays: the report adds the percentiles of each event's least time, same groups.
+  const Result least = cascade("replay sample.evt --repeat 3");
+  ASSERT_EQ(least.code, 0) << least.err;
+  EXPECT_EQ(without_timing(least.out), without_timing(big.out));
+  const std::size_t block = least.out.find("\nleast of 3    (each event's least time over 3 replays; engine time ");
+  ASSERT_NE(block, std::string::npos) << least.out;
+  EXPECT_NE(least.out.find("\n  whole run ", block), std::string::npos);
+  EXPECT_NE(least.out.find("\n  cascade starts ", block), std::string::npos);
+  const Result least_json = cascade("replay sample.evt --repeat 2 --json");
+  ASSERT_EQ(least_json.code, 0) << least_json.err;
+  EXPECT_NE(least_json.out.find(",\"latency_least_of_replays_ns\":{\"replays\":2,\"all\":{\"events\":"), std::string::npos)
+      << least_json.out;
+  const Result once = cascade("replay sample.evt --repeat 1");
+  EXPECT_EQ(once.code, 2);
+  EXPECT_EQ(once.err, "cascade replay: --repeat: expected a whole number of replays in [2, 20]\n"
+                      "Try 'cascade replay --help'.\n");
+  const Result no_noise = cascade("replay sample.evt --host-noise 0");
+  EXPECT_EQ(no_noise.code, 2);
+  EXPECT_EQ(no_noise.err, "cascade replay: --host-noise: expected a whole number of seconds in [1, 60]\n"
+                          "Try 'cascade replay --help'.\n");
   EXPECT_EQ(cascade("accounts sample.evt --max-positions 100000").code, 0);
   EXPECT_EQ(cascade("book sample.evt --max-instruments 2 --max-levels 1000000").code, 0);
   // Instrument 2 needs 3 instrument ids: its definition is refused.

@@ -21,5 +21,7 @@ echo
 echo "\$ cascade gen crash --accounts $accounts -o build/crash.cev"
 "$cli" gen crash --accounts "$accounts" -o build/crash.cev
 echo
-echo "\$ cascade replay build/crash.cev --plot build/demo-plots"
-"$cli" replay build/crash.cev --plot build/demo-plots
+# --prefault: the engine's memory committed up front, as a venue runs it (no page faults in
+# the timed events); --host-noise 1: what the machine itself takes from the replay's thread.
+echo "\$ cascade replay build/crash.cev --prefault --host-noise 1 --plot build/demo-plots"
+"$cli" replay build/crash.cev --prefault --host-noise 1 --plot build/demo-plots

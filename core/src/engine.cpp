@@ -123,6 +123,17 @@ struct Engine::Impl {
         !adl_stamp.allocate(c.max_accounts) ||
         !backstops.allocate(c.max_accounts))
       throw std::bad_alloc();
+    if (c.prefault) {  // the margin engine commits its own tables
+      pool.commit();
+      index.commit();
+      accounts.commit();
+      tracker.commit();
+      liq_queue.commit();
+      liq_found.commit();
+      adl.commit();
+      adl_stamp.commit();
+      backstops.commit();
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -827,6 +838,10 @@ struct Engine::Impl {
     } else {
       ins.book = std::move(book);
       ins.stops = std::move(stops);
+      if (cfg.prefault) {
+        ins.book.commit();
+        ins.stops.commit();
+      }
     }
     ins.def = d;
     ins.defined = true;
@@ -1779,6 +1794,10 @@ bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& erro
         if (!m.margin.define(d) || !ins.book.init(id, d.min_price, d.tick_size, levels, &m.pool, &m.tracker) ||
             !ins.stops.init(d.min_price, d.tick_size, levels, &m.pool))
           return fail("out of memory for an instrument's book");
+        if (c.prefault) {
+          ins.book.commit();
+          ins.stops.commit();
+        }
         ins.def = d;
         ins.defined = true;
         CircuitBreakerState::Saved b{};

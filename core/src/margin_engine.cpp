@@ -27,12 +27,26 @@ bool MarginEngine::init(const EngineConfig& cfg, AccountTable* accounts, EventOu
   out_ = out;
   max_positions_ = cfg.max_positions;
   max_accounts_ = cfg.max_accounts;
+  prefault_ = cfg.prefault;
   inst_ = std::vector<Inst>(cfg.max_instruments);
-  return positions_.init(cfg.max_positions) && dirty_.allocate(cfg.max_accounts) &&
-         touched_.allocate(cfg.max_instruments) && scratch_.allocate(std::size_t{cfg.max_positions} + 1) &&
-         pending_.allocate(cfg.max_accounts) && reported_.allocate(cfg.max_accounts) &&
-         log_.allocate(cfg.max_accounts) && logged_.allocate(cfg.max_accounts) &&
-         cand_.allocate(std::size_t{cfg.max_accounts} + cfg.max_positions + 1);
+  if (!positions_.init(cfg.max_positions) || !dirty_.allocate(cfg.max_accounts) ||
+      !touched_.allocate(cfg.max_instruments) || !scratch_.allocate(std::size_t{cfg.max_positions} + 1) ||
+      !pending_.allocate(cfg.max_accounts) || !reported_.allocate(cfg.max_accounts) ||
+      !log_.allocate(cfg.max_accounts) || !logged_.allocate(cfg.max_accounts) ||
+      !cand_.allocate(std::size_t{cfg.max_accounts} + cfg.max_positions + 1))
+    return false;
+  if (prefault_) {
+    positions_.commit();
+    dirty_.commit();
+    touched_.commit();
+    scratch_.commit();
+    pending_.commit();
+    reported_.commit();
+    log_.commit();
+    logged_.commit();
+    cand_.commit();
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -60,6 +74,11 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
         !in.lo.init(max_positions_, positions_.data(), &Position::heap_lo) ||
         !in.hi.init(max_positions_, positions_.data(), &Position::heap_hi))
       return false;
+    if (prefault_) {
+      in.holders.commit();
+      in.lo.commit();
+      in.hi.commit();
+    }
   }
   in.brackets.set(d);
   in.m = fx::money_exponent(d.price_decimals, d.qty_decimals);

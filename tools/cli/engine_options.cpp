@@ -30,6 +30,7 @@ bool parse_engine_options(const Args& args, EngineConfig& config, std::string& e
     config.*c.field = static_cast<std::uint32_t>(v);
   }
   if (args.has("huge-pages")) config.huge_pages = true;
+  if (args.has("prefault")) config.prefault = true;
   return true;
 }
 

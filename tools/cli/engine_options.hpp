@@ -18,6 +18,7 @@ namespace cascade::cli {
 inline constexpr OptionSpec kEngineOptions[] = {
     {"max-orders", 0, true},   {"max-accounts", 0, true}, {"max-positions", 0, true},
     {"max-instruments", 0, true}, {"max-levels", 0, true}, {"huge-pages", 0, false},
+    {"prefault", 0, false},
 };
 
 // A macro so that each command's help stays one string literal.
@@ -28,7 +29,8 @@ inline constexpr OptionSpec kEngineOptions[] = {
   "  --max-positions N   (account, instrument) records (default 1048576)\n"              \
   "  --max-instruments N instrument ids 0..N-1 (default 256)\n"                          \
   "  --max-levels N      price levels per book (default 4194304)\n"                      \
-  "  --huge-pages        transparent huge pages for the order pool and order index\n"
+  "  --huge-pages        transparent huge pages for the order pool and order index\n"       \
+  "  --prefault          commit every table's memory at start, not on first touch\n"
 
 // A command's own options followed by kEngineOptions, for Args::parse.
 template <std::size_t N>

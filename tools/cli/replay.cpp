@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -22,11 +23,13 @@
 #include "cli/io.hpp"
 #include "cli/replay_stats.hpp"
 #include "cli/replay_threads.hpp"
+#include "timing/host_noise.hpp"
 
 namespace {
 
 constexpr const char* kHelp =
     "usage: cascade replay FILE [-o OUT] [--json] [--plot DIR] [--burst-seconds N] [--no-prefetch]\n"
+    "                      [--host-noise S] [--repeat N]\n"
     "\n"
     "Runs the engine over the input events of FILE and prints a report: events in and out\n"
     "by type, the size and digest (FNV-1a 64 over the output event bytes, file header\n"
@@ -46,7 +49,7 @@ constexpr const char* kHelp =
     "whole run, for the burst window's events that start no cascade, for those that fire\n"
     "stops (the whole chain of triggered stops; no liquidation) and for those that start\n"
     "liquidations (the whole cascade); the largest cascade; the input rate of the burst; peak\n"
-    "memory (getrusage).\n"
+    "memory (getrusage); with --host-noise, what the machine itself takes from a busy thread.\n"
     "Everything before the timing block is deterministic, so two runs can be compared by their\n"
     "digests. 'cascade accounts' prints every account.\n"
     "\n"
@@ -60,6 +63,12 @@ constexpr const char* kHelp =
     "  --burst-seconds N length of the burst window (default 60)\n"
     "  --no-prefetch     process one event at a time, without the prefetch (the output is\n"
     "                    the same; for comparing engine times)\n"
+    "  --host-noise S    spin S seconds (at most 60) before the replay, reading the clock back\n"
+    "                    to back, and report the gaps: interruptions by the machine that\n"
+    "                    land in the latencies too (docs/performance.md, \"Host noise\")\n"
+    "  --repeat N        replay FILE N times in all (2 to 20), each into a fresh engine, and\n"
+    "                    add the percentiles of each event's least time over the N replays:\n"
+    "                    the engine's own latency, without the machine's interruptions\n"
     "  --threads         then replay FILE again through the threaded pipeline (reader,\n"
     "                    engine and output threads joined by lock-free queues) and report\n"
     "                    its output digest, end-to-end events/s, latency through the queues\n"
@@ -83,6 +92,8 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"plot", 0, true},
     {"burst-seconds", 0, true},
     {"no-prefetch", 0, false},
+    {"host-noise", 0, true},
+    {"repeat", 0, true},
     {"threads", 0, false},
     {"batch", 0, true},
     {"rate", 0, true},
@@ -355,6 +366,16 @@ int cmd_replay(int argc, char** argv) {
   std::uint64_t burst_seconds = 60;
   if (args.has("burst-seconds") && !cli::parse_count(args.value("burst-seconds"), 1, 86'400, burst_seconds))
     return cli::usage_error("replay", "--burst-seconds: expected a whole number of seconds in [1, 86400]");
+  double noise_seconds = 0;
+  if (args.has("host-noise")) {
+    std::uint64_t s = 0;
+    if (!cli::parse_count(args.value("host-noise"), 1, 60, s))
+      return cli::usage_error("replay", "--host-noise: expected a whole number of seconds in [1, 60]");
+    noise_seconds = static_cast<double>(s);
+  }
+  std::uint64_t repeats = 1;
+  if (args.has("repeat") && !cli::parse_count(args.value("repeat"), 2, 20, repeats))
+    return cli::usage_error("replay", "--repeat: expected a whole number of replays in [2, 20]");
   const std::string path = args.operands()[0];
   const std::string name = cli::display_name(path);
   cli::ThreadedOptions threaded;
@@ -372,6 +393,9 @@ int cmd_replay(int argc, char** argv) {
   EventFileWriter writer;
   if (write_out && !writer.open(out_path, make_file_header(wire::StreamKind::Output, ih.created_ns, "cascade replay"), error))
     return cli::data_error("replay", error);
+
+  // Measured before the replay, on the thread that runs it.
+  const timing::HostNoise noise = timing::measure_host_noise(noise_seconds);
 
   // A first pass sizes the per-event arrays, so the timed loop never allocates.
   std::size_t n_events = 0;
@@ -443,6 +467,23 @@ int cmd_replay(int argc, char** argv) {
   const std::uint64_t tick_end = cli::ticks_now();
   const auto loop_end = std::chrono::steady_clock::now();
   drain();
+  // The further replays time the same work (decoding, hints, process) into fresh engines.
+  if (repeats > 1 && r.ok()) {
+    stats.start_repeats();
+    EventBuffer scratch(4 << 20);
+    for (std::uint64_t k = 1; k < repeats; ++k) {
+      auto again = std::make_unique<Engine>(run.config);
+      PrefetchReader rr(*again, file_bytes, sizeof(wire::FileHeader), args.has("no-prefetch") ? 0 : kPrefetchDistance);
+      for (std::size_t j = 0;; ++j) {
+        const std::uint64_t t0 = cli::ticks_now();
+        if (!rr.next(ev)) break;
+        again->process(ev, scratch);
+        stats.record_repeat(j, cli::ticks_now() - t0);
+        if (scratch.size() >= (2u << 20)) scratch.clear();
+      }
+      scratch.clear();
+    }
+  }
   const auto wall = std::chrono::steady_clock::now() - start;
   const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count();
   const auto loop_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(loop_end - start).count();
@@ -487,9 +528,20 @@ int cmd_replay(int argc, char** argv) {
       report += ",\"largest_cascade_ns\":" + fixed(stats.largest_ns(), 0) +
                 ",\"largest_cascade_output_events\":" + std::to_string(stats.largest().out_events) +
                 ",\"largest_cascade_epoch_ns\":" + std::to_string(stats.largest().ts);
+    if (stats.repeated())
+      report += ",\"latency_least_of_replays_ns\":{\"replays\":" + std::to_string(repeats) +
+                ",\"all\":" + json_percentiles(stats.min_all()) + ",\"burst\":" + json_percentiles(stats.min_burst()) +
+                ",\"stop_chains\":" + json_percentiles(stats.min_stop_chains()) +
+                ",\"cascade_starts\":" + json_percentiles(stats.min_cascades()) +
+                ",\"engine_ns\":" + std::to_string(static_cast<std::int64_t>(stats.min_engine_seconds() * 1e9)) + "}";
     report += ",\"burst_events_per_second\":" + std::to_string(static_cast<std::uint64_t>(burst_rate)) +
               ",\"peak_rss_kb\":" + std::to_string(peak_rss_kb());
     if (args.has("plot")) report += ",\"plot\":" + json_string(plot_message);
+    if (noise.seconds > 0)
+      report += ",\"host_noise\":{\"seconds\":" + fixed(noise.seconds, 3) + ",\"gaps_over_10us_per_s\":" +
+                fixed(noise.gaps_10us_per_s, 1) + ",\"gaps_over_20us_per_s\":" + fixed(noise.gaps_20us_per_s, 1) +
+                ",\"gaps_over_50us_per_s\":" + fixed(noise.gaps_50us_per_s, 1) + ",\"max_gap_ns\":" +
+                fixed(noise.max_gap_ns, 0) + ",\"lost_share\":" + fixed(noise.lost_share, 5) + "}";
     report += ",\"wall_ns\":" + std::to_string(wall_ns) + ",\"engine_ns\":" + std::to_string(engine_ns) +
               ",\"events_per_second\":" +
               std::to_string(static_cast<std::uint64_t>(rate));
@@ -511,6 +563,16 @@ int cmd_replay(int argc, char** argv) {
     text_percentiles(report, "burst, no casc.", stats.burst());
     text_percentiles(report, "burst, stops", stats.stop_chains());
     text_percentiles(report, "cascade starts", stats.cascades());
+    if (stats.repeated()) {
+      std::snprintf(buf, sizeof buf, "least of %llu    (each event's least time over %llu replays; engine time %.3f ms)\n",
+                    static_cast<unsigned long long>(repeats), static_cast<unsigned long long>(repeats),
+                    stats.min_engine_seconds() * 1e3);
+      report += buf;
+      text_percentiles(report, "whole run", stats.min_all());
+      text_percentiles(report, "burst, no casc.", stats.min_burst());
+      text_percentiles(report, "burst, stops", stats.min_stop_chains());
+      text_percentiles(report, "cascade starts", stats.min_cascades());
+    }
     if (crash) {
       const auto& l = stats.largest();
       std::snprintf(buf, sizeof buf, "largest cascade %llu liquidations, %llu output events, input seq %llu at %s UTC: %.3f ms\n",
@@ -521,6 +583,14 @@ int cmd_replay(int argc, char** argv) {
     std::snprintf(buf, sizeof buf, "burst rate      %.0f events/s\npeak memory     %.1f MB\n", burst_rate,
                   static_cast<double>(peak_rss_kb()) / 1024.0);
     report += buf;
+    if (noise.seconds > 0) {
+      std::snprintf(buf, sizeof buf,
+                    "host noise      %.0f s before: gaps/s over 10 us %.0f, over 20 us %.0f, over 50 us %.0f; "
+                    "max %.0f us; %.1f%% of the CPU lost\n",
+                    noise.seconds, noise.gaps_10us_per_s, noise.gaps_20us_per_s, noise.gaps_50us_per_s,
+                    noise.max_gap_ns / 1e3, noise.lost_share * 100);
+      report += buf;
+    }
     if (args.has("plot")) report += "plots           " + plot_message + "\n";
     std::snprintf(buf, sizeof buf, "wall time       %.3f ms\nengine time     %.3f ms\ninput rate      %.0f events/s\n",
                   static_cast<double>(wall_ns) / 1e6, engine_seconds * 1e3, rate);

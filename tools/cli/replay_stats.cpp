@@ -160,6 +160,21 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
   burst_ = percentiles(b);
   stop_chains_ = percentiles(s);
   cascades_ = percentiles(c);
+  if (!min_ticks_.empty()) {
+    min_ticks_.resize(events);
+    std::vector<std::uint32_t> m(min_ticks_.begin(), min_ticks_.end());
+    double min_ticks = 0;
+    for (const std::uint32_t t : m) min_ticks += t;
+    min_engine_s_ = min_ticks * ns_per_tick_ / 1e9;
+    min_all_ = percentiles(m);
+    b.clear();
+    s.clear();
+    c.clear();
+    for (std::size_t i = first; i < last; ++i) (steps_[i] ? c : stops_[i] ? s : b).push_back(min_ticks_[i]);
+    min_burst_ = percentiles(b);
+    min_stop_chains_ = percentiles(s);
+    min_cascades_ = percentiles(c);
+  }
 
   for (std::int64_t s = 0; s < n_sec; ++s) {
     const Second& x = sec_[static_cast<std::size_t>(s)];

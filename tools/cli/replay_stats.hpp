@@ -57,6 +57,14 @@ class ReplayStats {
     const std::int64_t s = (ts - t0_) / 1'000'000'000;
     return s < 0 ? 0 : static_cast<std::size_t>(s) < sec_.size() ? static_cast<std::size_t>(s) : sec_.size() - 1;
   }
+  // A further replay of the same events (--repeat): each event keeps its least time over the
+  // replays, so an interruption by the machine, which lands on different events each time, drops
+  // out. The first replay's ticks stay as they are.
+  void start_repeats() { min_ticks_ = ticks_; }
+  void record_repeat(std::size_t i, std::uint64_t ticks) noexcept {
+    const auto t = ticks > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(ticks);
+    if (t < min_ticks_[i]) min_ticks_[i] = t;
+  }
   // Output events: liquidations, liquidation fills, index prices.
   void scan_output(std::span<const std::byte> out, const Engine& engine);
   // Book depth near the mid of every instrument, once per second of input time.
@@ -79,6 +87,13 @@ class ReplayStats {
   const Percentiles& burst() const noexcept { return burst_; }
   const Percentiles& stop_chains() const noexcept { return stop_chains_; }  // burst events firing stops, no liquidation
   const Percentiles& cascades() const noexcept { return cascades_; }  // burst events starting liquidations
+  // The same four groups over each event's least time of all the replays (repeats() > 0).
+  bool repeated() const noexcept { return !min_ticks_.empty(); }
+  const Percentiles& min_all() const noexcept { return min_all_; }
+  const Percentiles& min_burst() const noexcept { return min_burst_; }
+  const Percentiles& min_stop_chains() const noexcept { return min_stop_chains_; }
+  const Percentiles& min_cascades() const noexcept { return min_cascades_; }
+  double min_engine_seconds() const noexcept { return min_engine_s_; }
   std::uint64_t liquidations() const noexcept { return liquidations_; }
   std::uint64_t burst_liquidations() const noexcept { return burst_liquidations_; }
   std::uint64_t peak_liquidations() const noexcept { return peak_; }
@@ -109,6 +124,7 @@ class ReplayStats {
   std::int64_t burst_seconds_;
   double ns_per_tick_ = 1.0;
   std::vector<std::uint32_t> ticks_;
+  std::vector<std::uint32_t> min_ticks_;  // with --repeat: each event's least ticks over the replays
   std::vector<std::uint32_t> steps_;
   std::vector<std::uint32_t> stops_;
   std::vector<Second> sec_;
@@ -127,6 +143,8 @@ class ReplayStats {
   std::int64_t burst_begin_ = 0, burst_end_ = 0, peak_s_ = 0;
   double long_usd_ = 0, short_usd_ = 0, backstop_usd_ = 0, adl_usd_ = 0;
   Percentiles all_, burst_, stop_chains_, cascades_;
+  Percentiles min_all_, min_burst_, min_stop_chains_, min_cascades_;
+  double min_engine_s_ = 0;
   std::vector<InstrumentFigures> figures_;
 };
 

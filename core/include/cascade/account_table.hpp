@@ -39,6 +39,8 @@ class AccountTable {
     return accounts_.allocate(max_accounts);
   }
 
+  void commit() noexcept { accounts_.commit(); }
+
   std::uint32_t size() const noexcept { return static_cast<std::uint32_t>(accounts_.size()); }
   Account& operator[](AccountId a) noexcept { return accounts_[a]; }
   const Account& operator[](AccountId a) const noexcept { return accounts_[a]; }

@@ -28,6 +28,7 @@ class DepthTracker {
     size_ = 0;
     return items_.allocate(capacity);
   }
+  void commit() noexcept { items_.commit(); }
 
   void add(InstrumentId instrument, std::uint32_t level, Qty qty, std::uint32_t count, Side side) noexcept {
     if (size_ == items_.size()) return;  // unreachable by the sizing argument above

@@ -32,6 +32,11 @@ struct EngineConfig {
   // Transparent huge pages for the order pool and order index (docs/performance.md): fewer
   // TLB misses on a large book, but each 2 MiB of them that is touched is committed whole.
   bool huge_pages = false;
+  // Commit every table's pages up front, at construction and when an instrument is defined
+  // (its book, stop book and margin watch lists), instead of on first touch inside process():
+  // a page fault costs 1 to 12 us, and a crash touches price levels and table depths it never
+  // reached before. Costs the memory of the full capacities (docs/performance.md, "Prefault").
+  bool prefault = false;
 };
 
 // Margin state, as docs/margin.md defines it. Money is in micros.

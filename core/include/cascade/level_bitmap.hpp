@@ -16,6 +16,8 @@ class LevelBitmap {
   static constexpr std::uint32_t kNone = UINT32_MAX;
   static constexpr int kMaxLayers = 6;  // 64^6 > 2^32
 
+  void commit() noexcept { words_.commit(); }
+
   bool init(std::uint32_t n) noexcept {
     n_ = n;
     layers_ = 0;

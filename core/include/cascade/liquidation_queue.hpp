@@ -28,6 +28,7 @@ class LiquidationQueue {
     head_ = size_ = 0;
     return ring_.allocate(capacity);
   }
+  void commit() noexcept { ring_.commit(); }
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
   void push(const LiquidationUnit& u) noexcept {

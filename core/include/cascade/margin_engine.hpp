@@ -267,6 +267,7 @@ class MarginEngine {
   std::vector<Inst> inst_;
   std::uint32_t max_positions_ = 0;
   std::uint32_t max_accounts_ = 0;
+  bool prefault_ = false;  // EngineConfig::prefault: commit each instrument's tables when defined
 
   ZeroedArray<AccountId> dirty_;
   std::uint32_t dirty_count_ = 0;

@@ -29,6 +29,7 @@ class OrderBook {
     if (ladder_.size() == levels) return true;  // empty book of the same shape: reuse it
     return ladder_.init(levels);
   }
+  void commit() noexcept { ladder_.commit(); }
 
   Price min_price() const noexcept { return min_price_; }
   Price tick() const noexcept { return tick_; }

@@ -72,6 +72,8 @@ class OrderIndex {
     --size_;
   }
 
+  void commit() noexcept { slots_.commit(); }
+
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   std::uint64_t size() const noexcept { return size_; }
   std::uint64_t home(OrderId id) const noexcept {

@@ -71,6 +71,8 @@ class OrderPool {
     --used_;
   }
 
+  void commit() noexcept { nodes_.commit(); }
+
   OrderNode& operator[](OrderIdx i) noexcept { return nodes_[i]; }
   const OrderNode& operator[](OrderIdx i) const noexcept { return nodes_[i]; }
   std::uint32_t used() const noexcept { return used_; }

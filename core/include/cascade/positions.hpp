@@ -61,6 +61,10 @@ class PositionTable {
     used_ = 0;
     return records_.allocate(std::size_t{capacity} + 1) && index_.init(capacity);
   }
+  void commit() noexcept {
+    records_.commit();
+    index_.commit();
+  }
 
   PosIdx find(AccountId a, InstrumentId i) const noexcept { return index_.find(key(a, i)); }
   void prefetch(AccountId a, InstrumentId i) const noexcept { index_.prefetch(key(a, i)); }

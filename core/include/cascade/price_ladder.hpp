@@ -32,6 +32,10 @@ class PriceLadder {
   static constexpr std::uint32_t kNone = LevelBitmap::kNone;
 
   bool init(std::uint32_t levels) noexcept { return levels_.allocate(levels) && bits_.init(levels); }
+  void commit() noexcept {
+    levels_.commit();
+    bits_.commit();
+  }
 
   std::uint32_t size() const noexcept { return static_cast<std::uint32_t>(levels_.size()); }
   Level& operator[](std::uint32_t i) noexcept { return levels_[i]; }

@@ -32,6 +32,12 @@ class StopBook {
     return buy_.allocate(levels) && sell_.allocate(levels) && buy_bits_.init(levels) &&
            sell_bits_.init(levels);
   }
+  void commit() noexcept {
+    buy_.commit();
+    sell_.commit();
+    buy_bits_.commit();
+    sell_bits_.commit();
+  }
 
   void push_back(OrderIdx o) noexcept {
     OrderNode& n = (*pool_)[o];

@@ -30,6 +30,7 @@ class WatchHeap {
     return entries_.allocate(std::size_t{capacity} + 1);
   }
   void rebind(Position* records) noexcept { records_ = records; }
+  void commit() noexcept { entries_.commit(); }
 
   std::uint32_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }

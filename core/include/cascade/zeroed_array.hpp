@@ -60,6 +60,17 @@ class ZeroedArray {
     return true;
   }
 
+  // Commits every page now, contents unchanged, so that no first touch (a page fault: 1 to
+  // 12 us, more where the hypervisor backs guest memory on demand) lands on the hot path.
+  void commit() noexcept {
+    if (data_ == nullptr) return;
+#ifdef MADV_POPULATE_WRITE
+    if (::madvise(data_, bytes_, MADV_POPULATE_WRITE) == 0) return;  // Linux 5.14+
+#endif
+    auto* p = reinterpret_cast<volatile unsigned char*>(data_);
+    for (std::size_t o = 0; o < bytes_; o += 4096) p[o] = p[o];
+  }
+
   T& operator[](std::size_t i) noexcept { return data_[i]; }
   const T& operator[](std::size_t i) const noexcept { return data_[i]; }
   T* data() noexcept { return data_; }
