@@ -1,5 +1,5 @@
 // The book's building blocks against brute-force models: the hierarchical level bitmap, the
-// order id hash table, the order pool, the price ladder with its cached best prices and
+// order id and key hash tables, the order pool, the price ladder with its cached best prices and
 // per-event depth tracking, and the stop book.
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 
 #include "cascade/account_table.hpp"
 #include "cascade/depth_tracker.hpp"
+#include "cascade/key_index.hpp"
 #include "cascade/level_bitmap.hpp"
 #include "cascade/order_book.hpp"
 #include "cascade/order_index.hpp"
@@ -145,8 +146,8 @@ TEST(OrderPool, AllocatesUpToCapacityAndReuses) {
   EXPECT_EQ(p.alloc(), kNilOrder);
 }
 
-TEST(OrderIndex, CapacityIsAPowerOfTwoAtLeastTwiceTheOrders) {
-  OrderIndex ix;
+TEST(KeyIndex, CapacityIsAPowerOfTwoAtLeastTwiceTheEntries) {
+  KeyIndex ix;
   ASSERT_TRUE(ix.init(1000));
   EXPECT_EQ(ix.capacity(), 2048u);
   ASSERT_TRUE(ix.init(1024));
@@ -155,18 +156,18 @@ TEST(OrderIndex, CapacityIsAPowerOfTwoAtLeastTwiceTheOrders) {
   EXPECT_EQ(ix.capacity(), 16u);
 }
 
-TEST(OrderIndex, BackwardShiftKeepsCollidingChainsFindable) {
-  OrderIndex ix;
+TEST(KeyIndex, BackwardShiftKeepsCollidingChainsFindable) {
+  KeyIndex ix;
   ASSERT_TRUE(ix.init(8));  // 16 slots
-  // Ids sharing a home slot near the end of the table, so their run wraps around.
-  std::vector<OrderId> same;
+  // Keys sharing a home slot near the end of the table, so their run wraps around.
+  std::vector<std::uint64_t> same;
   const std::uint64_t target = ix.capacity() - 2;
-  for (OrderId id = 1; same.size() < 5; ++id)
-    if (ix.home(id) == target) same.push_back(id);
-  for (std::size_t i = 0; i < same.size(); ++i) ix.insert(same[i], static_cast<OrderIdx>(i + 1));
+  for (std::uint64_t key = 1; same.size() < 5; ++key)
+    if (ix.home(key) == target) same.push_back(key);
+  for (std::size_t i = 0; i < same.size(); ++i) ix.insert(same[i], static_cast<std::uint32_t>(i + 1));
   for (std::size_t i = 0; i < same.size(); ++i) EXPECT_EQ(ix.find(same[i]), i + 1);
   ix.erase(same[1]);
-  EXPECT_EQ(ix.find(same[1]), kNilOrder);
+  EXPECT_EQ(ix.find(same[1]), 0u);
   for (std::size_t i = 0; i < same.size(); ++i) {
     if (i != 1) {
       EXPECT_EQ(ix.find(same[i]), i + 1);
@@ -181,25 +182,135 @@ TEST(OrderIndex, BackwardShiftKeepsCollidingChainsFindable) {
   EXPECT_EQ(ix.size(), 2u);
 }
 
-TEST(OrderIndex, MatchesAHashMapUnderChurn) {
-  OrderIndex ix;
+TEST(KeyIndex, MatchesAHashMapUnderChurn) {
+  KeyIndex ix;
   ASSERT_TRUE(ix.init(64));
+  std::unordered_map<std::uint64_t, std::uint32_t> model;
+  std::mt19937_64 rng(3);
+  for (int step = 0; step < 200000; ++step) {
+    const std::uint64_t key = 1 + rng() % 200;  // dense keys: long runs
+    const auto it = model.find(key);
+    if (it == model.end()) {
+      if (model.size() < 64) {
+        const auto v = static_cast<std::uint32_t>(1 + rng() % 1000);
+        ix.insert(key, v);
+        model[key] = v;
+      }
+    } else if (rng() % 2) {
+      ix.erase(key);
+      model.erase(it);
+    }
+    const std::uint64_t q = 1 + rng() % 220;
+    const auto m = model.find(q);
+    ASSERT_EQ(ix.find(q), m == model.end() ? 0u : m->second) << step;
+  }
+  EXPECT_EQ(ix.size(), model.size());
+}
+
+// The order id index keeps no ids: entries point at pool nodes holding them.
+class OrderIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(pool.init(64)); }
+  OrderIdx add(OrderId id) {
+    const OrderIdx o = pool.alloc();
+    pool[o].id = id;
+    ix.insert(id, o);
+    return o;
+  }
+  void remove(OrderIdx o) {
+    ix.erase(pool[o].id, o);
+    pool.release(o);
+  }
+  // Ids whose hashes differ by d: the same tag (and home) for small d, as long as the
+  // hash's low half does not carry into the tag.
+  static OrderId with_hash_plus(OrderId id, std::uint64_t d) {
+    std::uint64_t inv = 0x9E3779B97F4A7C15ull;  // Newton: inverse of the multiplier mod 2^64
+    for (int k = 0; k < 6; ++k) inv *= 2 - 0x9E3779B97F4A7C15ull * inv;
+    return id + d * inv;
+  }
+  OrderPool pool;
+  OrderIndex ix;
+};
+
+TEST_F(OrderIndexTest, CapacityIsAPowerOfTwoAtLeastTwiceTheOrders) {
+  ASSERT_TRUE(ix.init(1000, &pool));
+  EXPECT_EQ(ix.capacity(), 2048u);
+  ASSERT_TRUE(ix.init(1024, &pool));
+  EXPECT_EQ(ix.capacity(), 2048u);
+  ASSERT_TRUE(ix.init(1, &pool));
+  EXPECT_EQ(ix.capacity(), 16u);
+  static_assert(sizeof(OrderIndex::Slot) == 8);
+}
+
+TEST_F(OrderIndexTest, EqualTagsAreToldApartByTheNode) {
+  ASSERT_TRUE(ix.init(8, &pool));  // 16 slots
+  OrderId base = 1;
+  while ((base * 0x9E3779B97F4A7C15ull & 0xFFFFFFFFull) > 0xFFFFFF00ull) ++base;  // no carry below
+  const OrderId a = base, b = with_hash_plus(base, 1), c = with_hash_plus(base, 2);
+  ASSERT_EQ(ix.home(a), ix.home(b));
+  ASSERT_EQ(ix.home(a), ix.home(c));
+  const OrderIdx oa = add(a);
+  const OrderIdx ob = add(b);
+  EXPECT_EQ(ix.find(a), oa);
+  EXPECT_EQ(ix.find(b), ob);
+  EXPECT_EQ(ix.find(c), kNilOrder);  // its tag matches both slots, its id neither node
+  EXPECT_EQ(ix.candidate(a), oa);
+  EXPECT_EQ(ix.candidate(b), oa);  // the hint's rare miss: the first equal tag
+  remove(oa);
+  EXPECT_EQ(ix.find(a), kNilOrder);
+  EXPECT_EQ(ix.find(b), ob);
+  EXPECT_EQ(ix.candidate(b), ob);
+  EXPECT_EQ(ix.candidate(a), ob);
+  remove(ob);
+  EXPECT_EQ(ix.find(b), kNilOrder);
+  EXPECT_EQ(ix.candidate(b), kNilOrder);
+  EXPECT_EQ(ix.size(), 0u);
+}
+
+TEST_F(OrderIndexTest, BackwardShiftKeepsCollidingChainsFindable) {
+  ASSERT_TRUE(ix.init(8, &pool));  // 16 slots
+  // Ids sharing a home slot near the end of the table, so their run wraps around.
+  std::vector<OrderId> same;
+  const std::uint64_t target = ix.capacity() - 2;
+  for (OrderId id = 1; same.size() < 5; ++id)
+    if (ix.home(id) == target) same.push_back(id);
+  std::vector<OrderIdx> node;
+  for (const OrderId id : same) node.push_back(add(id));
+  for (std::size_t i = 0; i < same.size(); ++i) EXPECT_EQ(ix.find(same[i]), node[i]);
+  remove(node[1]);
+  EXPECT_EQ(ix.find(same[1]), kNilOrder);
+  for (std::size_t i = 0; i < same.size(); ++i) {
+    if (i != 1) {
+      EXPECT_EQ(ix.find(same[i]), node[i]);
+    }
+  }
+  remove(node[0]);
+  remove(node[4]);
+  EXPECT_EQ(ix.find(same[2]), node[2]);
+  EXPECT_EQ(ix.find(same[3]), node[3]);
+  EXPECT_EQ(ix.size(), 2u);
+  ix.erase(12345678, 63);  // absent: no effect
+  EXPECT_EQ(ix.size(), 2u);
+}
+
+TEST_F(OrderIndexTest, MatchesAHashMapUnderChurn) {
+  ASSERT_TRUE(ix.init(64, &pool));
+  // Dense ids (long runs) and, for some, an id with the same tag (told apart by the node).
+  std::vector<OrderId> ids;
+  for (OrderId id = 1; id <= 200; ++id) ids.push_back(id);
+  for (OrderId id = 1; id <= 40; ++id) ids.push_back(with_hash_plus(id, 1 + id % 3));
   std::unordered_map<OrderId, OrderIdx> model;
   std::mt19937_64 rng(3);
   for (int step = 0; step < 200000; ++step) {
-    const OrderId id = 1 + rng() % 200;  // dense ids: long runs
+    const OrderId id = ids[rng() % ids.size()];
     const auto it = model.find(id);
     if (it == model.end()) {
-      if (model.size() < 64) {
-        const auto v = static_cast<OrderIdx>(1 + rng() % 1000);
-        ix.insert(id, v);
-        model[id] = v;
-      }
+      if (model.size() < 64) model[id] = add(id);
     } else if (rng() % 2) {
-      ix.erase(id);
+      remove(it->second);
       model.erase(it);
     }
-    const OrderId q = 1 + rng() % 220;
+    const OrderId q = rng() % 8 == 0 ? 1000 + rng() % 20 : ids[rng() % ids.size()];
     const auto m = model.find(q);
     ASSERT_EQ(ix.find(q), m == model.end() ? kNilOrder : m->second) << step;
   }

@@ -117,7 +117,7 @@ struct Engine::Impl {
 
   explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments) {
     const std::size_t units = std::size_t{c.max_accounts} + c.max_positions + 1;
-    if (!pool.init(c.max_orders, c.huge_pages) || !index.init(c.max_orders, c.huge_pages) || !accounts.init(c.max_accounts, &pool) ||
+    if (!pool.init(c.max_orders, c.huge_pages) || !index.init(c.max_orders, &pool, c.huge_pages) || !accounts.init(c.max_accounts, &pool) ||
         !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output) ||
         !liq_queue.init(units) || !liq_found.allocate(units) || !adl.allocate(2 * (std::size_t{c.max_positions} + 1)) ||
         !adl_stamp.allocate(c.max_accounts) ||
@@ -242,7 +242,7 @@ struct Engine::Impl {
   // Drops a node that left the book for good (filled, cancelled, or an incoming remainder).
   void release(Instrument& ins, OrderIdx o) noexcept {
     OrderNode& n = pool[o];
-    index.erase(n.id);
+    index.erase(n.id, o);
     accounts.unlink(n.account, o);
     pool.release(o);
     --ins.live;
@@ -1564,9 +1564,10 @@ void Engine::prefetch_resolved(const EventView& event) const noexcept {
     if (a < m.cfg.max_accounts) m.margin.prefetch_position(a, i);
   };
   // The order's node (the slot prefetch() loaded names it): cancel and modify read it first.
+  // Not find(): that would wait for the node to check the id.
   const auto order = [&m](OrderId id) {
     if (id == 0) return;
-    if (const OrderIdx o = m.index.find(id); o != kNilOrder) __builtin_prefetch(&m.pool[o]);
+    if (const OrderIdx o = m.index.candidate(id); o != kNilOrder) __builtin_prefetch(&m.pool[o]);
   };
   switch (event.type()) {
     case wire::MsgType::NewOrder:

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "cascade/zeroed_array.hpp"
-#include "cascade/order_index.hpp"
+#include "cascade/key_index.hpp"
 #include "cascade/types.hpp"
 
 namespace cascade {
@@ -125,7 +125,7 @@ class PositionTable {
   }
 
   ZeroedArray<Position> records_;  // page-aligned, so each record is two whole cache lines
-  OrderIndex index_;  // the same open-addressing map as order ids, keyed by (account, instrument)
+  KeyIndex index_;
   std::uint32_t capacity_ = 0;
   PosIdx free_head_ = kNilPos;
   PosIdx high_water_ = 1;
