@@ -71,6 +71,8 @@ class KeyIndex {
     --size_;
   }
 
+  void commit() noexcept { slots_.commit(); }
+
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   std::uint64_t size() const noexcept { return size_; }
   std::uint64_t home(std::uint64_t key) const noexcept {
