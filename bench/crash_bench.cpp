@@ -13,6 +13,7 @@
 // spinning thread for one second before the day (tools/timing/host_noise.hpp): gaps of that
 // length land in the latency percentiles too.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -75,21 +76,34 @@ void put(benchmark::State& state, const std::string& prefix, std::vector<std::ui
 // A stop chain measured on its own: five or more stops fired, no liquidation.
 bool is_chain(std::uint32_t liquidation_steps, std::uint32_t fired) { return liquidation_steps == 0 && fired >= 5; }
 
-// Replays the day into a fresh engine with callgrind collecting only while the stop chains
+// Which events a profiling replay collects in (CASCADE_BENCH_PROFILE).
+enum class Profile { Whole, Stops, Liquidations };
+
+Profile profile_choice() {
+  const char* v = std::getenv("CASCADE_BENCH_PROFILE");
+  if (v != nullptr && std::strcmp(v, "liquidations") == 0) return Profile::Liquidations;
+  if ((v != nullptr && std::strcmp(v, "stops") == 0) || bench::env_size("CASCADE_BENCH_PROFILE_STOPS", 0) != 0)
+    return Profile::Stops;
+  return Profile::Whole;
+}
+
+// Replays the day into a fresh engine with callgrind collecting only while the chosen events
 // run, so `callgrind_annotate` gives the instructions of the stop path (divide by the
-// chain5_stops counter for a fired stop's share).
-void profile_stop_chains(std::span<const std::byte> bytes, std::uint32_t distance, const std::vector<std::uint32_t>& steps,
-                         const std::vector<std::uint32_t>& stops) {
+// chain5_stops counter for a fired stop's share) or of the events that start liquidations
+// (divide by the liquidations counter for a step's share; the input event's own work and its
+// MarginUpdates are included).
+void profile_events(std::span<const std::byte> bytes, std::uint32_t distance, Profile which,
+                    const std::vector<std::uint32_t>& steps, const std::vector<std::uint32_t>& stops) {
   auto engine = std::make_unique<Engine>();
   EventBuffer out(64u << 20);
   PrefetchReader r(*engine, bytes, 0, distance);
   std::size_t i = 0;
   for (EventView ev; r.next(ev); ++i) {
     out.clear();
-    const bool chain = is_chain(steps[i], stops[i]);
-    if (chain) CASCADE_BENCH_COLLECT_TOGGLE();
+    const bool chosen = which == Profile::Stops ? is_chain(steps[i], stops[i]) : steps[i] > 0;
+    if (chosen) CASCADE_BENCH_COLLECT_TOGGLE();
     engine->process(ev, out);
-    if (chain) CASCADE_BENCH_COLLECT_TOGGLE();
+    if (chosen) CASCADE_BENCH_COLLECT_TOGGLE();
   }
 }
 
@@ -106,9 +120,10 @@ void BM_CrashDay(benchmark::State& state) {
   EngineConfig config;
   config.prefault = state.range(1) != 0;
   const timing::HostNoise noise = timing::measure_host_noise(1.0);
-  // CASCADE_BENCH_PROFILE_STOPS=1: callgrind collects only inside the stop chains (below)
-  // instead of around the whole timed loop.
-  const bool profile_stops = bench::env_size("CASCADE_BENCH_PROFILE_STOPS", 0) != 0;
+  // CASCADE_BENCH_PROFILE=stops (or CASCADE_BENCH_PROFILE_STOPS=1) / =liquidations: callgrind
+  // collects only inside the stop chains / the events starting liquidations, on a second
+  // replay (below), instead of around the whole timed loop.
+  const Profile profile = profile_choice();
   for (auto _ : state) {
     auto engine = std::make_unique<Engine>(config);
     PrefetchReader r(*engine, bytes, 0, distance);
@@ -117,7 +132,7 @@ void BM_CrashDay(benchmark::State& state) {
     std::uint64_t liq = 0, total_ticks = 0;
     {
       std::unique_ptr<bench::ProfileWindow> window;
-      if (!profile_stops) window = std::make_unique<bench::ProfileWindow>();
+      if (profile == Profile::Whole) window = std::make_unique<bench::ProfileWindow>();
       for (;;) {
         out.clear();
         const std::uint64_t t0 = bench::tsc_begin();
@@ -138,7 +153,7 @@ void BM_CrashDay(benchmark::State& state) {
       }
     }
     if (i != n) state.SkipWithError("the generated day did not decode whole");
-    if (profile_stops) profile_stop_chains(bytes, distance, steps, stops);
+    if (profile != Profile::Whole) profile_events(bytes, distance, profile, steps, stops);
     liquidations = liq;
     engine_s = static_cast<double>(total_ticks) / bench::tsc_calibration().ticks_per_ns / 1e9;
     state.SetIterationTime(engine_s);
