@@ -4,7 +4,8 @@
 // read from the TSC. Counters: input events/s and liquidations/s of engine time, latency
 // percentiles over the whole day, over the burst window (the 60 s of input time with the most
 // liquidations) for the events that start no cascade, and the whole-chain time of the burst's
-// events that fire stops (no liquidation) and of those that start liquidations. prefetch:1
+// events that fire stops (no liquidation) and of those that start liquidations, and the
+// funding events' time per payment. prefetch:1
 // decodes through PrefetchReader, which issues the engine's prefetch for the events D and 2D
 // ahead; that happens inside the timed window of the event it precedes (the hints are counted
 // in engine time). prefetch:0 is one event at a time. prefault:1 commits the engine's tables
@@ -77,33 +78,33 @@ void put(benchmark::State& state, const std::string& prefix, std::vector<std::ui
 bool is_chain(std::uint32_t liquidation_steps, std::uint32_t fired) { return liquidation_steps == 0 && fired >= 5; }
 
 // Which events a profiling replay collects in (CASCADE_BENCH_PROFILE).
-enum class Profile { Whole, Stops, Liquidations };
+enum class Profile { Whole, Stops, Liquidations, Funding };
 
 Profile profile_choice() {
   const char* v = std::getenv("CASCADE_BENCH_PROFILE");
   if (v != nullptr && std::strcmp(v, "liquidations") == 0) return Profile::Liquidations;
+  if ((v != nullptr && std::strcmp(v, "funding") == 0) || bench::env_size("CASCADE_BENCH_PROFILE_FUNDING", 0) != 0)
+    return Profile::Funding;
   if ((v != nullptr && std::strcmp(v, "stops") == 0) || bench::env_size("CASCADE_BENCH_PROFILE_STOPS", 0) != 0)
     return Profile::Stops;
   return Profile::Whole;
 }
 
-// Replays the day into a fresh engine with callgrind collecting only while the chosen events
-// run, so `callgrind_annotate` gives the instructions of the stop path (divide by the
-// chain5_stops counter for a fired stop's share) or of the events that start liquidations
+// Replays the day into a fresh engine with callgrind collecting only while the selected
+// events run, so `callgrind_annotate` gives the instructions of the stop path (divide by the
+// chain5_stops counter for a fired stop's share), of the events that start liquidations
 // (divide by the liquidations counter for a step's share; the input event's own work and its
-// MarginUpdates are included).
-void profile_events(std::span<const std::byte> bytes, std::uint32_t distance, Profile which,
-                    const std::vector<std::uint32_t>& steps, const std::vector<std::uint32_t>& stops) {
+// MarginUpdates are included) or of the funding events (divide by funding_payments).
+void profile_events(std::span<const std::byte> bytes, std::uint32_t distance, const std::vector<std::uint8_t>& selected) {
   auto engine = std::make_unique<Engine>();
   EventBuffer out(64u << 20);
   PrefetchReader r(*engine, bytes, 0, distance);
   std::size_t i = 0;
   for (EventView ev; r.next(ev); ++i) {
     out.clear();
-    const bool chosen = which == Profile::Stops ? is_chain(steps[i], stops[i]) : steps[i] > 0;
-    if (chosen) CASCADE_BENCH_COLLECT_TOGGLE();
+    if (selected[i]) CASCADE_BENCH_COLLECT_TOGGLE();
     engine->process(ev, out);
-    if (chosen) CASCADE_BENCH_COLLECT_TOGGLE();
+    if (selected[i]) CASCADE_BENCH_COLLECT_TOGGLE();
   }
 }
 
@@ -112,6 +113,8 @@ void BM_CrashDay(benchmark::State& state) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(d.words.data()), d.bytes);
   const std::size_t n = d.summary.events;
   std::vector<std::uint32_t> ticks(n), steps(n), stops(n);
+  std::vector<std::uint8_t> funding(n);
+  std::uint64_t funding_payments = 0;
   std::vector<std::int64_t> ts(n);
   EventBuffer out(64u << 20);
   std::uint64_t liquidations = 0;
@@ -120,9 +123,10 @@ void BM_CrashDay(benchmark::State& state) {
   EngineConfig config;
   config.prefault = state.range(1) != 0;
   const timing::HostNoise noise = timing::measure_host_noise(1.0);
-  // CASCADE_BENCH_PROFILE=stops (or CASCADE_BENCH_PROFILE_STOPS=1) / =liquidations: callgrind
-  // collects only inside the stop chains / the events starting liquidations, on a second
-  // replay (below), instead of around the whole timed loop.
+  // CASCADE_BENCH_PROFILE=stops (or CASCADE_BENCH_PROFILE_STOPS=1) / =liquidations / =funding
+  // (or CASCADE_BENCH_PROFILE_FUNDING=1): callgrind collects only inside the stop chains / the
+  // events starting liquidations / the funding events, on a second replay (below), instead of
+  // around the whole timed loop.
   const Profile profile = profile_choice();
   for (auto _ : state) {
     auto engine = std::make_unique<Engine>(config);
@@ -130,6 +134,7 @@ void BM_CrashDay(benchmark::State& state) {
     EventView ev;
     std::size_t i = 0;
     std::uint64_t liq = 0, total_ticks = 0;
+    funding_payments = 0;
     {
       std::unique_ptr<bench::ProfileWindow> window;
       if (profile == Profile::Whole) window = std::make_unique<bench::ProfileWindow>();
@@ -144,8 +149,12 @@ void BM_CrashDay(benchmark::State& state) {
         steps[i] = static_cast<std::uint32_t>(now - liq);
         std::uint32_t fired = 0;  // outside the timed call
         EventReader o(out.bytes());
-        for (EventView x; o.next(x);) fired += x.type() == wire::MsgType::StopTriggered;
+        for (EventView x; o.next(x);) {
+          fired += x.type() == wire::MsgType::StopTriggered;
+          funding_payments += x.type() == wire::MsgType::FundingPayment;
+        }
         stops[i] = fired;
+        funding[i] = ev.type() == wire::MsgType::FundingRate;
         ts[i] = ev.header().ts_ns;
         total_ticks += t1 - t0;
         liq = now;
@@ -153,7 +162,14 @@ void BM_CrashDay(benchmark::State& state) {
       }
     }
     if (i != n) state.SkipWithError("the generated day did not decode whole");
-    if (profile != Profile::Whole) profile_events(bytes, distance, profile, steps, stops);
+    if (profile != Profile::Whole) {
+      std::vector<std::uint8_t> selected(n);
+      for (std::size_t k = 0; k < n; ++k)
+        selected[k] = profile == Profile::Stops          ? is_chain(steps[k], stops[k])
+                      : profile == Profile::Liquidations ? steps[k] > 0
+                                                         : funding[k];
+      profile_events(bytes, distance, selected);
+    }
     liquidations = liq;
     engine_s = static_cast<double>(total_ticks) / bench::tsc_calibration().ticks_per_ns / 1e9;
     state.SetIterationTime(engine_s);
@@ -201,6 +217,15 @@ void BM_CrashDay(benchmark::State& state) {
   state.counters["chain5_ns_per_stop"] =
       chain5_stops > 0 ? chain5_ticks / bench::tsc_calibration().ticks_per_ns / chain5_stops : 0;
   put(state, "chain5_", std::move(chain5));
+  // The funding events on their own: each pays every holder of its instrument.
+  double funding_ticks = 0, funding_events = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (funding[i]) funding_ticks += ticks[i], ++funding_events;
+  state.counters["funding_events"] = funding_events;
+  state.counters["funding_payments"] = static_cast<double>(funding_payments);
+  state.counters["funding_ms"] = funding_ticks / bench::tsc_calibration().ticks_per_ns / 1e6;
+  state.counters["funding_ns_per_payment"] =
+      funding_payments > 0 ? funding_ticks / bench::tsc_calibration().ticks_per_ns / static_cast<double>(funding_payments) : 0;
   const double cal = bench::tsc_calibration().ticks_per_ns;
   state.counters["events_per_s"] = static_cast<double>(n) / engine_s;
   state.counters["burst_events_per_s"] = burst_ticks > 0 ? static_cast<double>(burst_n) / (burst_ticks / cal / 1e9) : 0;

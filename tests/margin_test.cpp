@@ -624,6 +624,54 @@ TEST_F(MarginEngineTest, FundingInAscendingAccountOrderWithTheRemainderToTheInsu
   EXPECT_EQ(send(t::funding_rate(0, 0, 1, 0)).size(), 6u);
 }
 
+// Enough holders for the radix sort of the payment order (one, two and three passes over the
+// account bits): payments and MarginUpdates in ascending account order whatever the order
+// the records were created in, each holder once.
+TEST(MarginFunding, ManyHoldersPaidInAscendingAccountOrder) {
+  for (const std::uint32_t max_accounts : {1u << 10, 1u << 20, 1u << 24}) {
+    SCOPED_TRACE(max_accounts);
+    EngineConfig c;
+    c.max_instruments = 1;
+    c.max_accounts = max_accounts;
+    c.max_orders = 4096;
+    c.max_levels_per_book = 1u << 12;
+    c.max_positions = 4096;
+    c.liquidation = false;
+    Engine eng(c);
+    EventBuffer out;
+    SeqNo seq = 0;
+    Timestamp ts = 1'000'000;
+    const auto send = [&](auto m) {
+      m.header.seq = ++seq;
+      m.header.ts_ns = (ts += 1000);
+      out.clear();
+      eng.process(m, out);
+    };
+    send(t::instrument(0, 0, 0, 1, 1, 1, 4000, 1'000'000));
+    // Account 0 sells to every holder, which buy in a scrambled order of their accounts.
+    const std::uint32_t holders = std::min<std::uint32_t>(max_accounts - 1, 3000);
+    send(t::limit(0, 0, 1, 0, 0, Side::Sell, 500, holders * 2));
+    std::vector<AccountId> expected{0};
+    for (std::uint32_t k = 0; k < holders; ++k) {
+      const auto a = static_cast<AccountId>(1 + (std::uint64_t{k} * 2'654'435'761u) % (max_accounts - 1));
+      if (std::find(expected.begin(), expected.end(), a) != expected.end()) continue;
+      expected.push_back(a);
+      send(t::limit(0, 0, 2 + k, a, 0, Side::Buy, 500, 1 + k % 3));
+    }
+    std::sort(expected.begin(), expected.end());
+    ASSERT_GT(expected.size(), 600u);
+    send(t::funding_rate(0, 0, 0, 1'000'000));
+    std::vector<AccountId> paid, reported;
+    EventReader reader(out.bytes());
+    for (EventView ev; reader.next(ev);) {
+      if (ev.type() == MsgType::FundingPayment) paid.push_back(ev.as<wire::FundingPayment>().account);
+      if (ev.type() == MsgType::MarginUpdate) reported.push_back(ev.as<wire::MarginUpdate>().account);
+    }
+    EXPECT_EQ(paid, expected);
+    EXPECT_EQ(reported, expected);
+  }
+}
+
 // docs/margin.md, "Isolated margin".
 TEST_F(MarginEngineTest, IsolatedMarginMovesWithThePosition) {
   ASSERT_EQ(send(btc()), Lines{});

@@ -3,6 +3,7 @@
 #include "cascade/margin_engine.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "cascade/mark_price.hpp"
@@ -31,6 +32,7 @@ bool MarginEngine::init(const EngineConfig& cfg, AccountTable* accounts, EventOu
   inst_ = std::vector<Inst>(cfg.max_instruments);
   if (!positions_.init(cfg.max_positions) || !dirty_.allocate(cfg.max_accounts) ||
       !touched_.allocate(cfg.max_instruments) || !scratch_.allocate(std::size_t{cfg.max_positions} + 1) ||
+      !scratch2_.allocate(std::size_t{cfg.max_positions} + 1) || !radix_count_.allocate(std::size_t{3} << kRadixBits) ||
       !pending_.allocate(cfg.max_accounts) || !reported_.allocate(cfg.max_accounts) ||
       !log_.allocate(cfg.max_accounts) || !logged_.allocate(cfg.max_accounts) ||
       !cand_.allocate(std::size_t{cfg.max_accounts} + cfg.max_positions + 1))
@@ -40,6 +42,8 @@ bool MarginEngine::init(const EngineConfig& cfg, AccountTable* accounts, EventOu
     dirty_.commit();
     touched_.commit();
     scratch_.commit();
+    scratch2_.commit();
+    radix_count_.commit();
     pending_.commit();
     reported_.commit();
     log_.commit();
@@ -499,17 +503,65 @@ wire::RejectReason MarginEngine::settings(const wire::AccountSettings& s) noexce
   return wire::RejectReason::None;
 }
 
+// Ascending (account << 32 | record) keys: an account holds one record per instrument, so
+// the account bits alone order the holders, and an LSD radix sort on them (two passes of
+// 10 bits at a million accounts) replaces a comparison sort of up to a million keys. Keys
+// sharing an account (never produced by ensure()) fall back to the comparison sort.
+void MarginEngine::sort_holders(std::uint32_t n) noexcept {
+  std::uint64_t* a = scratch_.data();
+  const int bits = max_accounts_ > 1 ? std::bit_width(max_accounts_ - 1) : 1;
+  if (n < kRadixMin || bits > 32) {
+    std::sort(a, a + n);
+    return;
+  }
+  const int passes = (bits + kRadixBits - 1) / kRadixBits;
+  const int width = (bits + passes - 1) / passes;
+  const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
+  std::uint32_t* count = radix_count_.data();
+  std::fill(count, count + (static_cast<std::size_t>(passes) << width), 0u);
+  for (std::uint32_t k = 0; k < n; ++k)
+    for (int d = 0; d < passes; ++d) ++count[(static_cast<std::size_t>(d) << width) + ((a[k] >> (32 + d * width)) & mask)];
+  std::uint64_t* b = scratch2_.data();
+  for (int d = 0; d < passes; ++d) {
+    std::uint32_t* c = count + (static_cast<std::size_t>(d) << width);
+    std::uint32_t sum = 0;
+    for (std::uint64_t j = 0; j <= mask; ++j) {
+      const std::uint32_t x = c[j];
+      c[j] = sum;
+      sum += x;
+    }
+    const int shift = 32 + d * width;
+    for (std::uint32_t k = 0; k < n; ++k) b[c[(a[k] >> shift) & mask]++] = a[k];
+    std::swap(a, b);
+  }
+  if (a != scratch_.data()) std::copy(a, a + n, scratch_.data());
+  a = scratch_.data();
+  for (std::uint32_t k = 1; k < n; ++k)
+    if ((a[k] >> 32) == (a[k - 1] >> 32)) {
+      std::sort(a, a + n);
+      return;
+    }
+}
+
 void MarginEngine::funding(InstrumentId i, Rate rate) noexcept {
   Inst& in = inst_[i];
   const std::uint32_t n = in.holder_count;
+  // The holders' records are a random million-entry working set: each loop loads the
+  // records (and accounts) it will need kFundingAhead holders later.
   for (std::uint32_t k = 0; k < n; ++k) {
+    if (k + kFundingAhead < n) __builtin_prefetch(&positions_[in.holders[k + 1 + kFundingAhead]]);
     const PosIdx p = in.holders[k + 1];
     scratch_[k] = (std::uint64_t{positions_[p].account} << 32) | p;
   }
-  std::sort(scratch_.data(), scratch_.data() + n);
+  sort_holders(n);
   const i128 f = abs128(rate);
   i128 net = 0;  // sum of what accounts received
   for (std::uint32_t k = 0; k < n; ++k) {
+    if (k + kFundingAhead < n) {
+      const std::uint64_t ahead = scratch_[k + kFundingAhead];
+      __builtin_prefetch(&positions_[static_cast<PosIdx>(ahead & 0xFFFFFFFFu)]);
+      prefetch_account_record(static_cast<AccountId>(ahead >> 32));
+    }
     const auto p = static_cast<PosIdx>(scratch_[k] & 0xFFFFFFFFu);
     const Position& r = positions_[p];
     // Positive rate: longs pay. The payer's share rounds up, the receiver's down.
@@ -621,8 +673,20 @@ inline i128 MarginEngine::initial_one(const Position& r) const noexcept {
 }
 
 void MarginEngine::report_accounts() noexcept {
-  if (dirty_count_ > 1) std::sort(dirty_.data(), dirty_.data() + dirty_count_);
-  for (std::uint32_t k = 0; k < dirty_count_; ++k) {
+  // A funding event touches its holders in ascending order already.
+  if (dirty_count_ > 1 && !std::is_sorted(dirty_.data(), dirty_.data() + dirty_count_))
+    std::sort(dirty_.data(), dirty_.data() + dirty_count_);
+  const std::uint32_t n = dirty_count_;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (k + 2 * kEvaluateAhead < n) {
+      const AccountId b = dirty_[k + 2 * kEvaluateAhead];
+      prefetch_account_record(b);
+      __builtin_prefetch(&reported_[b]);
+    }
+    if (k + kEvaluateAhead < n) {
+      const PosIdx p = (*accounts_)[dirty_[k + kEvaluateAhead]].positions;
+      if (p != kNilPos) positions_.prefetch_record(p);
+    }
     const AccountId a = dirty_[k];
     Account& acc = (*accounts_)[a];
     acc.flags &= static_cast<std::uint8_t>(~account_flags::kDirty);
@@ -904,7 +968,19 @@ i128 MarginEngine::position_mm(PosIdx p) const noexcept {
 
 void MarginEngine::evaluate_pending() noexcept {
   ++round_;
-  for (std::uint32_t k = 0; k < pending_count_; ++k) {
+  const std::uint32_t n = pending_count_;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    // A long list (a funding event's holders) is a random walk over records: load each
+    // account and its report slot two distances ahead, its first record one ahead.
+    if (k + 2 * kEvaluateAhead < n) {
+      const AccountId b = pending_[k + 2 * kEvaluateAhead];
+      prefetch_account_record(b);
+      __builtin_prefetch(&reported_[b], 1);
+    }
+    if (k + kEvaluateAhead < n) {
+      const PosIdx p = (*accounts_)[pending_[k + kEvaluateAhead]].positions;
+      if (p != kNilPos) positions_.prefetch_record(p);
+    }
     const AccountId a = pending_[k];
     (*accounts_)[a].flags &= static_cast<std::uint8_t>(~account_flags::kPending);
     const Summary s = evaluate(a);

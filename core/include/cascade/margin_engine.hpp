@@ -284,6 +284,19 @@ class MarginEngine {
   std::uint32_t log_gen_ = 1;
   bool log_on_ = false;
   ZeroedArray<std::uint64_t> scratch_;  // funding order: (account << 32) | record
+  ZeroedArray<std::uint64_t> scratch2_;  // the radix sort's other buffer
+  ZeroedArray<std::uint32_t> radix_count_;  // its bucket offsets, up to 3 passes of 2^kRadixBits
+  static constexpr int kRadixBits = 11;
+  static constexpr std::uint32_t kRadixMin = 512;  // fewer holders: std::sort
+  static constexpr std::uint32_t kFundingAhead = 12;
+  static constexpr std::uint32_t kEvaluateAhead = 8;
+  void sort_holders(std::uint32_t n) noexcept;
+  // An Account is 24 bytes and may straddle two lines.
+  void prefetch_account_record(AccountId a) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(&(*accounts_)[a]);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + sizeof(Account) - 1);
+  }
   ZeroedArray<AccountId> pending_;       // changed since evaluate_pending()
   std::uint32_t pending_count_ = 0;
   // The equity and MM evaluate_pending() computed, reused by report_accounts() when
