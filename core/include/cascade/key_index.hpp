@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstdint>
 
+#include "cascade/backward_shift.hpp"
 #include "cascade/zeroed_array.hpp"
 
 namespace cascade {
@@ -55,19 +56,9 @@ class KeyIndex {
       if (slots_[i].key == 0) return;
       i = (i + 1) & mask_;
     }
-    // Pull later members of the probe run back into the hole unless their home lies
-    // cyclically in (hole, j]; then no lookup ever crosses an empty slot it should not.
-    std::uint64_t j = i;
-    for (;;) {
-      j = (j + 1) & mask_;
-      if (slots_[j].key == 0) break;
-      const std::uint64_t k = home(slots_[j].key);
-      const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-      if (stays) continue;
-      slots_[i] = slots_[j];
-      i = j;
-    }
-    slots_[i] = Slot{};
+    backward_shift_erase(
+        slots_.data(), mask_, i, [](const Slot& s) { return s.key == 0; },
+        [this](const Slot& s) { return home(s.key); });
     --size_;
   }
 

@@ -13,6 +13,7 @@
 #include <bit>
 #include <cstdint>
 
+#include "cascade/backward_shift.hpp"
 #include "cascade/order_pool.hpp"
 #include "cascade/types.hpp"
 #include "cascade/zeroed_array.hpp"
@@ -82,19 +83,10 @@ class OrderIndex {
       if (slots_[i].idx == kNilOrder) return;
       i = (i + 1) & mask_;
     }
-    // Pull later members of the probe run back into the hole unless their home lies
-    // cyclically in (hole, j]; then no lookup ever crosses an empty slot it should not.
-    std::uint64_t j = i;
-    for (;;) {
-      j = (j + 1) & mask_;
-      if (slots_[j].idx == kNilOrder) break;
-      const std::uint64_t k = slots_[j].tag >> (shift_ - 32);
-      const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-      if (stays) continue;
-      slots_[i] = slots_[j];
-      i = j;
-    }
-    slots_[i] = Slot{};
+    const unsigned tag_shift = shift_ - 32;
+    backward_shift_erase(
+        slots_.data(), mask_, i, [](const Slot& s) { return s.idx == kNilOrder; },
+        [tag_shift](const Slot& s) { return std::uint64_t{s.tag} >> tag_shift; });
     --size_;
   }
 
