@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,60 @@ TEST(Brackets, EveryBoundaryAndOneUnitAbove) {
   EXPECT_EQ(b.maintenance(1), 1);
   // The share of a part at the rate of the whole position's bracket.
   EXPECT_EQ(b.initial_part(50'000'000'000, 150'000'000'000), 1'000'000'000);
+}
+
+// The branch-free bracket search and the 64-bit rate products against the definitions: the
+// first tier whose max_notional holds n (the last above all), ceil(n * rate / 1e8) in 128 bits.
+TEST(Brackets, SearchAndRatesMatchTheDefinitionsOnRandomTiers) {
+  std::mt19937_64 rng(20261205);
+  const auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  for (int round = 0; round < 2000; ++round) {
+    auto d = t::instrument(0, 0, 0, 1, 1, 1, 1'000'000, 100);
+    d.tier_count = static_cast<std::uint8_t>(pick(1, wire::kMaxTiers));
+    // Bounds anywhere from a micro to near the top of 64 bits, rates up to 100%.
+    const bool huge = round % 4 == 0;
+    std::int64_t cap = 0;
+    Rate imr = 0, mmr = 0;
+    Money maint = 0;
+    for (int k = 0; k < d.tier_count; ++k) {
+      const std::int64_t step = huge ? pick(1, std::numeric_limits<std::int64_t>::max() / 16) : pick(1, 10'000'000'000'000);
+      const Rate next_imr = static_cast<Rate>(pick(std::max<std::int64_t>(imr, 1), kRateOne));
+      const Rate next_mmr = static_cast<Rate>(pick(std::max<std::int64_t>(mmr, 1), next_imr));
+      if (k > 0) maint += static_cast<Money>(fx::floor_div(fx::i128{cap} * (next_mmr - mmr), kRateOne));
+      cap += step;
+      imr = next_imr;
+      mmr = next_mmr;
+      d.tiers[k] = {cap, imr, mmr, maint};
+    }
+    ASSERT_TRUE(Brackets::valid(d)) << "round " << round;
+    Brackets b;
+    b.set(d);
+    const auto scan = [&](fx::i128 n) {
+      for (int k = 0; k < d.tier_count - 1; ++k)
+        if (n <= d.tiers[k].max_notional) return k;
+      return d.tier_count - 1;
+    };
+    std::vector<fx::i128> ns = {-1, 0, 1, std::numeric_limits<std::int64_t>::max(),
+                                fx::i128{std::numeric_limits<std::int64_t>::max()} + 1, fx::i128{1} << 100,
+                                std::numeric_limits<std::int64_t>::min(), fx::i128{std::numeric_limits<std::int64_t>::min()} - 1};
+    for (int k = 0; k < d.tier_count; ++k)
+      for (const std::int64_t delta : {-1, 0, 1}) ns.push_back(fx::i128{d.tiers[k].max_notional} + delta);
+    for (int k = 0; k < 20; ++k) ns.push_back(pick(1, std::min<std::int64_t>(cap * 2, std::numeric_limits<std::int64_t>::max() / 2)));
+    for (const fx::i128 n : ns) {
+      ASSERT_EQ(b.bracket(n), scan(n)) << "round " << round;
+      if (n <= 0) {
+        EXPECT_EQ(b.initial(n), 0);
+        EXPECT_EQ(b.maintenance(n), 0);
+        continue;
+      }
+      const wire::MarginTier& tier = d.tiers[scan(n)];
+      ASSERT_EQ(b.initial(n), fx::mul_div_ceil(n, tier.imr, kRateOne)) << "round " << round;
+      const fx::i128 mm = fx::mul_div_ceil(n, tier.mmr, kRateOne) - tier.maint_amount;
+      ASSERT_EQ(b.maintenance(n), mm > 0 ? mm : 0) << "round " << round;
+    }
+  }
 }
 
 TEST(Brackets, NoTiersMeansNoRequirement) {

@@ -287,11 +287,27 @@ i128 MarginEngine::unrealized(const Position& r, const Inst& in) const noexcept 
   return 0;
 }
 
-i128 MarginEngine::worst_case(const Position& r, const Inst& in, i128 dbuy, i128 dsell) const noexcept {
-  const i128 ps = sign_of(r.size) * notional(r, in);
-  const i128 up = ps + r.open_buy + dbuy;
-  const i128 down = ps - r.open_sell - dsell;
-  return std::max(abs128(up), abs128(down));
+// The larger of the two worst-case positions, long with every buy filled or short with every
+// sell filled; in 64 bits while every term and sum fits (always, for validated instruments and
+// accepted orders), else in 128.
+inline i128 MarginEngine::worst_case(const Position& r, const Inst& in, i128 dbuy, i128 dsell) const noexcept {
+  i128 ps = 0;
+  if (r.size != 0) {
+    const i128 n = figures(r, in).notional;
+    ps = r.size < 0 ? -n : n;
+  }
+  using i64 = std::int64_t;
+  i64 up, down;
+  if (fx::fits64(ps) && fx::fits64(dbuy) && fx::fits64(dsell) &&
+      !__builtin_add_overflow(static_cast<i64>(ps), r.open_buy, &up) &&
+      !__builtin_add_overflow(up, static_cast<i64>(dbuy), &up) &&
+      !__builtin_sub_overflow(static_cast<i64>(ps), r.open_sell, &down) &&
+      !__builtin_sub_overflow(down, static_cast<i64>(dsell), &down) && up != std::numeric_limits<i64>::min() &&
+      down != std::numeric_limits<i64>::min())
+    return std::max(up < 0 ? -up : up, down < 0 ? -down : down);
+  const i128 up128 = ps + r.open_buy + dbuy;
+  const i128 down128 = ps - r.open_sell - dsell;
+  return std::max(abs128(up128), abs128(down128));
 }
 
 i128 MarginEngine::requirement(const Position& r, const Inst& in, i128 w) const noexcept {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "cascade/fixed_point.hpp"
 #include "cascade/types.hpp"
@@ -40,6 +41,9 @@ class Brackets {
   void set(const wire::InstrumentDefinition& d) noexcept {
     count_ = d.tier_count;
     for (int k = 0; k < count_; ++k) tiers_[k] = d.tiers[k];
+    // The last tier takes everything above the others: no bound of its own.
+    for (int k = 0; k < wire::kMaxTiers; ++k)
+      bound_[k] = k < count_ - 1 ? tiers_[k].max_notional : std::numeric_limits<std::int64_t>::max();
   }
 
   int count() const noexcept { return count_; }
@@ -50,10 +54,18 @@ class Brackets {
   Rate max_mmr() const noexcept { return count_ ? tiers_[count_ - 1].mmr : 0; }
 
   // First tier whose max_notional is at least n; the last above all of them.
+  // The tiers' bounds increase strictly, so the bracket is the number of bounds below n: a
+  // three-step search without branches over eight slots (unused ones are INT64_MAX and never
+  // count), where a scan from the first tier costs a 128-bit compare per tier passed.
   int bracket(fx::i128 n) const noexcept {
-    for (int k = 0; k < count_ - 1; ++k)
-      if (n <= tiers_[k].max_notional) return k;
-    return count_ - 1;
+    static_assert(wire::kMaxTiers == 8, "the search below takes three halvings of eight slots");
+    if (count_ == 0) return -1;
+    if (!fx::fits64(n)) return n < 0 ? 0 : count_ - 1;
+    const auto v = static_cast<std::int64_t>(n);
+    int k = v > bound_[3] ? 4 : 0;
+    k += v > bound_[k + 1] ? 2 : 0;
+    k += v > bound_[k] ? 1 : 0;
+    return k;
   }
   fx::i128 initial(fx::i128 n) const noexcept {
     if (count_ == 0 || n <= 0) return 0;
@@ -72,15 +84,19 @@ class Brackets {
   }
 
  private:
-  // ceil(n * rate / 1e8) for n > 0 and a tier's rate (0, 1e8]: inline in 64 bits while the
-  // product fits, else fx::mul_div_ceil.
+  // ceil(n * rate / 1e8) for n > 0 and a tier's rate (0, 1e8]. Within 64 bits, n split at 1e8:
+  // q * rate <= q * 1e8 <= n and r * rate < 1e16 both fit, and the divisions by the constant
+  // are multiplications; fx::mul_div_ceil (a 128-bit product and a divide) only beyond.
   static fx::i128 rate_up(fx::i128 n, Rate rate) noexcept {
-    std::int64_t p;
-    if (fx::fits64(n) && !__builtin_mul_overflow(static_cast<std::int64_t>(n), std::int64_t{rate}, &p))
-      return p / kRateOne + (p % kRateOne != 0 ? 1 : 0);
+    if (fx::fits64(n)) {
+      const auto v = static_cast<std::uint64_t>(n);
+      const std::uint64_t q = v / kRateOne, r = v % kRateOne, rr = r * static_cast<std::uint64_t>(rate);
+      return static_cast<fx::i128>(q * static_cast<std::uint64_t>(rate) + rr / kRateOne + (rr % kRateOne != 0 ? 1 : 0));
+    }
     return fx::mul_div_ceil(n, rate, kRateOne);
   }
 
+  std::int64_t bound_[wire::kMaxTiers]{};  // max_notional of tiers 0..count-2, then INT64_MAX
   wire::MarginTier tiers_[wire::kMaxTiers]{};
   int count_ = 0;
 };
