@@ -18,7 +18,6 @@ constexpr Price kNoLo = std::numeric_limits<Price>::min();
 constexpr Price kNoHi = std::numeric_limits<Price>::max();
 
 constexpr i128 abs128(i128 v) noexcept { return v < 0 ? -v : v; }
-constexpr int sign_of(i128 v) noexcept { return (v > 0) - (v < 0); }
 constexpr Money money(i128 v) noexcept { return fx::saturate(v); }
 
 }  // namespace
