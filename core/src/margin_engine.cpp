@@ -671,20 +671,11 @@ void MarginEngine::update_mark(InstrumentId i, Price bid, Price ask, Price last)
   while (!in.hi.empty() && in.hi.top().key < mark) unit(in.hi.top().pos);
 }
 
-// initial_requirement() of an account holding the one record r, inlined here: the worst
-// case from one 64-bit valuation, without the loop and the calls.
+// initial_requirement() of an account holding the one record r, without the walk over the
+// account's records.
 inline i128 MarginEngine::initial_one(const Position& r) const noexcept {
   const Inst& in = inst_[r.instrument];
-  if (!in.brackets.margined()) return 0;
-  i128 ps = 0;
-  if (r.size != 0) {
-    const i128 n = figures(r, in).notional;
-    ps = r.size < 0 ? -n : n;
-  }
-  const i128 w = std::max(abs128(ps + r.open_buy), abs128(ps - r.open_sell));
-  const i128 im = in.brackets.initial(w);
-  if (!(r.flags & position_flags::kIsolated)) return im;
-  return im > r.isolated ? im - r.isolated : 0;
+  return in.brackets.margined() ? requirement(r, in, worst_case(r, in, 0, 0)) : 0;
 }
 
 void MarginEngine::report_accounts() noexcept {
