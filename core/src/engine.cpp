@@ -226,7 +226,7 @@ struct Engine::Impl {
     c.cancelled_qty = qty;
     c.reason = reason;
     c.side = side;
-    margin.touch(account);
+    margin.touch_orders(account);
     margin.touch_mark(instrument);
   }
 
@@ -458,7 +458,7 @@ struct Engine::Impl {
       st.trigger_price = n.trigger;
       st.last_price = ins.last;
       emit(st);
-      margin.touch(n.account);
+      margin.touch_orders(n.account);
       // stop-market -> market with the stop's worst price; stop-limit -> limit, same tif.
       Incoming in = from_node(o, pos, n.price, n.qty, n.type == OrderType::StopMarket, wire::fill_flags::kStopTriggered);
       match(ins, in);
@@ -672,7 +672,7 @@ struct Engine::Impl {
     a.tif = o.tif;
     a.flags = o.flags;
     a.stp = o.stp;
-    margin.touch(o.account);
+    margin.touch_orders(o.account);
     margin.touch_mark(o.instrument);
 
     if (stop) {
@@ -777,7 +777,7 @@ struct Engine::Impl {
     r.new_price = m.new_price;
     r.new_qty = m.new_qty;
     r.priority_kept = keep ? 1 : 0;
-    margin.touch(n.account);
+    margin.touch_orders(n.account);
     margin.touch_mark(m.instrument);
     margin.remove_order(pos, old);
     if (keep) {

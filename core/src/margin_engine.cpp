@@ -644,6 +644,23 @@ void MarginEngine::touch(AccountId a) noexcept {
   dirty_[dirty_count_++] = a;
 }
 
+void MarginEngine::touch_orders(AccountId a) noexcept {
+  Account& acc = (*accounts_)[a];
+  // Open orders move the IMR only. Equity and MM, and with them every certified watch
+  // range, are what they were, so the cascade loop's evaluation would re-arm nothing and
+  // find no candidate: the MarginUpdate reads a summary instead. While any unit is below
+  // maintenance, the full touch keeps re-examining the way the loop always has.
+  if (below_ != 0 || (acc.flags & (account_flags::kBelow | account_flags::kQueued | account_flags::kCandidate))) {
+    touch(a);
+    return;
+  }
+  ++round_;
+  log_change(a);
+  if (acc.flags & account_flags::kDirty) return;
+  acc.flags |= account_flags::kDirty;
+  dirty_[dirty_count_++] = a;
+}
+
 void MarginEngine::touch_mark(InstrumentId i) noexcept {
   ++round_;
   Inst& in = inst_[i];

@@ -108,6 +108,7 @@ class MarginEngine {
   void funding(InstrumentId i, Rate rate) noexcept;
   void set_index(InstrumentId i, Price p) noexcept;
   void touch(AccountId a) noexcept;  // a MarginUpdate for it at the end of the event
+  void touch_orders(AccountId a) noexcept;  // the same after a change of open orders alone
   void touch_mark(InstrumentId i) noexcept;
 
   // --- change log (auto-deleveraging keeps its ranking between steps with it) ---
