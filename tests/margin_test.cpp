@@ -1007,6 +1007,47 @@ TEST_F(MarginEngineTest, UnmarginedInstrumentsStillCarryPositionsAndFees) {
                    "margin 2 c=0 eq=0 im=0 mm=0", "mark 2 100 index=0 last=100"}));
 }
 
+// An order placed or cancelled moves only the IMR, and its MarginUpdate reuses the equity
+// and MM of the account's last evaluation while they hold. They must not outlive a mark move
+// on any instrument the account holds, nor new brackets (docs/margin.md, "Margin updates").
+TEST_F(MarginEngineTest, AnOrderAloneReportsEquityAndMaintenanceAtTheCurrentMarks) {
+  ASSERT_EQ(send(btc()), Lines{});
+  ASSERT_EQ(send(btc(1)), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  quiet(t::index_price(0, 0, 1, 1'000'000));
+  deposit(A, 10'000 * kUsd);
+  deposit(B, 100'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 1000));
+  quiet(lim(2, A, Buy, 1'000'000, 1000));  // A long 1 BTC on instrument 0: C = 9,950
+  // One record; the mark falls 440 after A's last evaluation: equity 9,510, MM 0.5% of 99,560.
+  quiet(t::index_price(0, 0, 0, 995'600));
+  // IMR: tier 2 (2%) of the worst case long, 99,560 + 90,000; then 1% of 99,560 again.
+  EXPECT_EQ(send(lim(3, A, Buy, 900'000, 1000)),
+            (Lines{"accepted 3", "margin 1 c=9950000000 eq=9510000000 im=3791200000 mm=497800000"}));
+  EXPECT_EQ(send(t::cancel(0, 0, 3, A, 0)),
+            (Lines{"cancelled 3 qty=1000 other", "margin 1 c=9950000000 eq=9510000000 im=995600000 mm=497800000"}));
+  // Two records: a short 1 on instrument 1 (C = 9,900), then its mark rises 1,000.
+  quiet(lim(4, B, Buy, 1'000'000, 1000, 1));
+  quiet(lim(5, A, Sell, 1'000'000, 1000, 1));
+  quiet(t::index_price(0, 0, 1, 1'010'000));
+  // Equity 9,900 - 440 - 1,000; the short's 101,000 is in tier 2: MM 497.8 + 1,010 - 500,
+  // IMR 3,791.2 (or 995.6) + 2,020.
+  EXPECT_EQ(send(lim(6, A, Buy, 900'000, 1000)),
+            (Lines{"accepted 6", "margin 1 c=9900000000 eq=8460000000 im=5811200000 mm=1007800000"}));
+  EXPECT_EQ(send(t::cancel(0, 0, 6, A, 0)),
+            (Lines{"cancelled 6 qty=1000 other", "margin 1 c=9900000000 eq=8460000000 im=3015600000 mm=1007800000"}));
+  // A deposit re-evaluates A at these marks; then new brackets on instrument 0, maintenance
+  // 0.75% in the first tier: MM 746.7 + 510.
+  deposit(A, 100 * kUsd);
+  auto d = btc();
+  d.tiers[0].mmr = 750'000;
+  d.tiers[1].maint_amount = 250'000'000;
+  d.tiers[2].maint_amount = 15'250'000'000;
+  EXPECT_EQ(send(d), Lines{});
+  EXPECT_EQ(send(lim(7, A, Buy, 900'000, 1000)),
+            (Lines{"accepted 7", "margin 1 c=10000000000 eq=8560000000 im=5811200000 mm=1256700000"}));
+}
+
 TEST_F(MarginEngineTest, RedefinitionKeepsDecimalsWhilePositionsAreOpen) {
   ASSERT_EQ(send(btc()), Lines{});
   for (AccountId a : {A, B}) deposit(a, 100'000 * kUsd);

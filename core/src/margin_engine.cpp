@@ -103,6 +103,7 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   }
   const bool redefined = in.defined;
   in.defined = true;
+  in.figures_at = ++figures_clock_;
   touch_mark(d.instrument);
   // New brackets invalidate every watch range on the instrument: certify its holders again,
   // whole accounts (an isolated position becoming margined makes a cross unit with a negative
@@ -680,6 +681,7 @@ void MarginEngine::update_mark(InstrumentId i, Price bid, Price ask, Price last)
   ++round_;
   log_on_ = false;
   in.mark = mark;
+  in.figures_at = ++figures_clock_;
   // Only positions whose certified range the mark left are looked at again.
   const auto unit = [&](PosIdx p) {
     if (positions_[p].flags & position_flags::kIsolated) evaluate_isolated(p); else evaluate(positions_[p].account);
@@ -693,6 +695,19 @@ void MarginEngine::update_mark(InstrumentId i, Price bid, Price ask, Price last)
 inline i128 MarginEngine::initial_one(const Position& r) const noexcept {
   const Inst& in = inst_[r.instrument];
   return in.brackets.margined() ? requirement(r, in, worst_case(r, in, 0, 0)) : 0;
+}
+
+// The IMR, if the equity and MM evaluated at figures_clock_ reading `at` still hold: no
+// instrument of a cross position changed mark or brackets since. False leaves imr undefined.
+bool MarginEngine::initial_if_current(AccountId a, std::uint64_t at, i128& imr) const noexcept {
+  imr = 0;
+  for (PosIdx p = (*accounts_)[a].positions; p != kNilPos; p = positions_[p].acct_next) {
+    const Position& r = positions_[p];
+    const Inst& in = inst_[r.instrument];
+    if (r.size != 0 && !(r.flags & position_flags::kIsolated) && in.figures_at > at) return false;
+    if (in.brackets.margined()) imr += requirement(r, in, worst_case(r, in, 0, 0));
+  }
+  return true;
 }
 
 void MarginEngine::report_accounts() noexcept {
@@ -726,10 +741,35 @@ void MarginEngine::report_accounts() noexcept {
           money(p != kNilPos && positions_[p].acct_next == kNilPos ? initial_one(positions_[p]) : initial_requirement(a));
       m.maintenance_margin = c.mm;
     } else {
-      const Summary s = summarize(a);
-      m.equity = money(s.equity);
-      m.initial_margin = money(s.imr);
-      m.maintenance_margin = money(s.mm);
+      // Mostly an account whose open orders alone changed (touch_orders()).
+      const bool kept = c.at != 0 && !(acc.flags & account_flags::kPending);
+      const PosIdx p = acc.positions;
+      i128 imr;
+      if (p != kNilPos && positions_[p].acct_next == kNilPos) {
+        const Position& r = positions_[p];
+        const Inst& in = inst_[r.instrument];
+        m.initial_margin = money(initial_one(r));
+        if (r.size == 0 || (r.flags & position_flags::kIsolated)) {
+          m.equity = acc.balance;
+          m.maintenance_margin = 0;
+        } else if (kept && in.figures_at <= c.at) {
+          m.equity = c.equity;
+          m.maintenance_margin = c.mm;
+        } else {
+          const Figures f = figures(r, in);
+          m.equity = money(i128{acc.balance} + f.unrealized);
+          m.maintenance_margin = money(in.brackets.maintenance(f.notional));
+        }
+      } else if (kept && initial_if_current(a, c.at, imr)) {
+        m.equity = c.equity;
+        m.initial_margin = money(imr);
+        m.maintenance_margin = c.mm;
+      } else {
+        const Summary s = summarize(a);
+        m.equity = money(s.equity);
+        m.initial_margin = money(s.imr);
+        m.maintenance_margin = money(s.mm);
+      }
     }
     for (PosIdx p = acc.positions; p != kNilPos;) {
       const PosIdx next = positions_[p].acct_next;
@@ -1007,7 +1047,7 @@ void MarginEngine::evaluate_pending() noexcept {
     const AccountId a = pending_[k];
     (*accounts_)[a].flags &= static_cast<std::uint8_t>(~account_flags::kPending);
     const Summary s = evaluate(a);
-    reported_[a] = Reported{money(s.equity), money(s.mm), round_};
+    reported_[a] = Reported{money(s.equity), money(s.mm), round_, figures_clock_};
   }
   pending_count_ = 0;
 }
@@ -1224,6 +1264,7 @@ void MarginEngine::save_instrument(InstrumentId i, snap::Writer& w) const {
 
 bool MarginEngine::restore_instrument(InstrumentId i, snap::Reader& r) noexcept {
   Inst& in = inst_[i];
+  in.figures_at = ++figures_clock_;
   return r.get(in.mark) && r.get(in.index) && r.get(in.last) && r.get(in.published_mark) &&
          r.get(in.published_index) && r.get(in.open_interest) && r.get(in.fees) && r.get(in.funding_paid) &&
          r.get(in.funding_received);

@@ -208,6 +208,9 @@ class MarginEngine {
     Rate maker_fee = 0, taker_fee = 0, mark_band = 0;
     Price mark = 0, index = 0, last = 0;
     Price published_mark = 0, published_index = 0;
+    // figures_clock_ when the mark or the brackets last changed: an account's equity and MM
+    // computed at a later reading still hold for its records on this instrument.
+    std::uint64_t figures_at = 0;
     bool touched = false;
     ZeroedArray<PosIdx> holders;  // records with a position, any order; 1-based
     std::uint32_t holder_count = 0;
@@ -233,6 +236,7 @@ class MarginEngine {
   Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
   fx::i128 initial_requirement(AccountId a) const noexcept;   // the IMR alone
   fx::i128 initial_one(const Position& r) const noexcept;      // the same for the account's only record
+  bool initial_if_current(AccountId a, std::uint64_t at, fx::i128& imr) const noexcept;
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
   fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
   fx::i128 notional(const Position& r, const Inst& in) const noexcept;
@@ -304,13 +308,19 @@ class MarginEngine {
   // nothing changed in between (stamp == round_): the last round of the cascade loop runs
   // after the event's last change, so most reports need no second summary. Any change that
   // can move a summary (touch, touch_mark, orders, marks) starts a new round.
+  // Across events they still hold while the account was not touched since (every change of
+  // its balance or positions touches it, and evaluate_pending() then replaces them) and no
+  // instrument of a cross position changed mark or brackets after `at`, a figures_clock_
+  // reading: an account whose open orders alone changed then needs only a new IMR.
   struct Reported {
     Money equity, mm;
     std::uint64_t stamp;
+    std::uint64_t at;  // 0: not evaluated by this engine (a fresh or restored one)
   };
-  static_assert(sizeof(Reported) == 24);
+  static_assert(sizeof(Reported) == 32);
   ZeroedArray<Reported> reported_;
   std::uint64_t round_ = 1;
+  std::uint64_t figures_clock_ = 1;
   struct Candidate {
     AccountId account;
     PosIdx pos;  // kNilPos: the cross unit
