@@ -115,7 +115,18 @@ inline bool div_128_by_64(u128 n, std::uint64_t d, std::uint64_t& q, std::uint64
 }
 }  // namespace detail
 
-constexpr i128 mul_div(i128 a, i128 b, i128 c, bool round_up) noexcept {
+// The 128- and 256-bit products: out of line, so that the common cases above inline.
+[[gnu::noinline]] constexpr i128 mul_div_wide(i128 a, i128 b, i128 c, bool round_up) noexcept {
+  i128 p;
+  if (!__builtin_mul_overflow(a, b, &p)) return round_up ? ceil_div(p, c) : floor_div(p, c);
+  u128 q;
+  const bool inexact = detail::div_wide(detail::mul_wide(static_cast<u128>(a), static_cast<u128>(b)),
+                                        static_cast<u128>(c), q);
+  if (q >= static_cast<u128>(kI128Max)) return kI128Max;
+  return static_cast<i128>(q) + (round_up && inexact ? 1 : 0);
+}
+
+[[gnu::always_inline]] constexpr i128 mul_div(i128 a, i128 b, i128 c, bool round_up) noexcept {
   std::int64_t p64;
   if (fits64(a) && fits64(b) &&
       !__builtin_mul_overflow(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b), &p64))
@@ -127,13 +138,7 @@ constexpr i128 mul_div(i128 a, i128 b, i128 c, bool round_up) noexcept {
     if (detail::div_128_by_64(static_cast<u128>(a) * static_cast<u128>(b), static_cast<std::uint64_t>(c), q, r))
       return static_cast<i128>(q) + (round_up && r != 0 ? 1 : 0);
   }
-  i128 p;
-  if (!__builtin_mul_overflow(a, b, &p)) return round_up ? ceil_div(p, c) : floor_div(p, c);
-  u128 q;
-  const bool inexact = detail::div_wide(detail::mul_wide(static_cast<u128>(a), static_cast<u128>(b)),
-                                        static_cast<u128>(c), q);
-  if (q >= static_cast<u128>(kI128Max)) return kI128Max;
-  return static_cast<i128>(q) + (round_up && inexact ? 1 : 0);
+  return mul_div_wide(a, b, c, round_up);
 }
 constexpr i128 mul_div_floor(i128 a, i128 b, i128 c) noexcept { return mul_div(a, b, c, false); }
 constexpr i128 mul_div_ceil(i128 a, i128 b, i128 c) noexcept { return mul_div(a, b, c, true); }
