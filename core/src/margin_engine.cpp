@@ -319,9 +319,16 @@ i128 MarginEngine::requirement(const Position& r, const Inst& in, i128 w) const 
 // The cross unit's equity, maintenance margin and notional without the initial margin: what
 // detection and liquidation read (the IMR's worst-case positions cost most of summarize()).
 MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a) const noexcept {
+  std::uint32_t cross;
+  return maintenance_summary(a, nullptr, 0, cross);
+}
+
+MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a, i128* notionals, std::uint32_t cap,
+                                                        std::uint32_t& cross) const noexcept {
   const Account& acc = (*accounts_)[a];
   Summary s;
   s.equity = acc.balance;
+  cross = 0;
   for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
     const Position& r = positions_[p];
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
@@ -330,6 +337,8 @@ MarginEngine::Summary MarginEngine::maintenance_summary(AccountId a) const noexc
     s.equity += f.unrealized;
     s.mm += in.brackets.maintenance(f.notional);
     s.notional += f.notional;
+    if (cross < cap) notionals[cross] = f.notional;
+    ++cross;
   }
   return s;
 }
@@ -808,13 +817,15 @@ void MarginEngine::publish_marks() noexcept {
 MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
   Account& acc = (*accounts_)[a];
   if (acc.positions != kNilPos && positions_[acc.positions].acct_next == kNilPos) return evaluate_one(a, acc.positions);
-  const Summary s = maintenance_summary(a);
+  // The summary's notionals, kept for the allotments below (recomputed past the first few).
+  constexpr std::uint32_t kKept = 8;
+  i128 kept[kKept];
+  std::uint32_t cross;
+  const Summary s = maintenance_summary(a, kept, kKept, cross);
   set_below(acc.flags, account_flags::kBelow, s.equity < s.mm);
   const i128 slack = s.equity - s.mm;
-  std::uint32_t cross = 0;
-  for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next)
-    if (positions_[p].size != 0 && !(positions_[p].flags & position_flags::kIsolated)) ++cross;
   if (s.equity < s.mm && (s.mm > 0 || (cross == 0 && isolated_margined(a)))) add_candidate(a, kNilPos);
+  std::uint32_t j = 0;  // cross positions passed
   for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
     const Position& r = positions_[p];
     if (r.size == 0) continue;
@@ -829,11 +840,12 @@ MarginEngine::Summary MarginEngine::evaluate(AccountId a) noexcept {
       if (cross == 1) {
         allot = slack;  // the only cross position: n == s.notional, or s.notional == 0 and slack / 1
       } else {
-        const i128 n = notional(r, in);
+        const i128 n = j < kKept ? kept[j] : notional(r, in);
         allot = s.notional > 0 ? fx::mul_div_floor(slack, n, s.notional) : slack / cross;
       }
     }
     arm(p, in, allot);
+    ++j;
   }
   return s;
 }

@@ -234,6 +234,8 @@ class MarginEngine {
   };
   Summary summarize(AccountId a, bool with_mm = true) const noexcept;  // mm left at 0 without
   Summary maintenance_summary(AccountId a) const noexcept;  // imr left at 0
+  // The same, counting the cross positions and keeping the first `cap` notionals in order.
+  Summary maintenance_summary(AccountId a, fx::i128* notionals, std::uint32_t cap, std::uint32_t& cross) const noexcept;
   fx::i128 initial_requirement(AccountId a) const noexcept;   // the IMR alone
   fx::i128 initial_one(const Position& r) const noexcept;      // the same for the account's only record
   bool initial_if_current(AccountId a, std::uint64_t at, fx::i128& imr) const noexcept;
