@@ -742,48 +742,46 @@ void MarginEngine::report_accounts() noexcept {
     m.account = a;
     m.collateral = acc.balance;
     const Reported& c = reported_[a];
+    const PosIdx p = acc.positions;
+    const bool one = p != kNilPos && positions_[p].acct_next == kNilPos;
+    const bool kept = c.at != 0 && !(acc.flags & account_flags::kPending);  // see Reported
+    i128 imr;
     if (c.stamp == round_) {
       // The cascade loop's evaluation reads equity and MM only: the IMR is computed here.
       m.equity = c.equity;
-      const PosIdx p = acc.positions;
-      m.initial_margin =
-          money(p != kNilPos && positions_[p].acct_next == kNilPos ? initial_one(positions_[p]) : initial_requirement(a));
+      m.initial_margin = money(one ? initial_one(positions_[p]) : initial_requirement(a));
       m.maintenance_margin = c.mm;
-    } else {
-      // Mostly an account whose open orders alone changed (touch_orders()).
-      const bool kept = c.at != 0 && !(acc.flags & account_flags::kPending);
-      const PosIdx p = acc.positions;
-      i128 imr;
-      if (p != kNilPos && positions_[p].acct_next == kNilPos) {
-        const Position& r = positions_[p];
-        const Inst& in = inst_[r.instrument];
-        m.initial_margin = money(initial_one(r));
-        if (r.size == 0 || (r.flags & position_flags::kIsolated)) {
-          m.equity = acc.balance;
-          m.maintenance_margin = 0;
-        } else if (kept && in.figures_at <= c.at) {
-          m.equity = c.equity;
-          m.maintenance_margin = c.mm;
-        } else {
-          const Figures f = figures(r, in);
-          m.equity = money(i128{acc.balance} + f.unrealized);
-          m.maintenance_margin = money(in.brackets.maintenance(f.notional));
-        }
-      } else if (kept && initial_if_current(a, c.at, imr)) {
+    } else if (one) {
+      // Mostly an account whose open orders alone changed (touch_orders()): summarize()
+      // of its one record, without the walk.
+      const Position& r = positions_[p];
+      const Inst& in = inst_[r.instrument];
+      m.initial_margin = money(initial_one(r));
+      if (r.size == 0 || (r.flags & position_flags::kIsolated)) {
+        m.equity = acc.balance;
+        m.maintenance_margin = 0;
+      } else if (kept && in.figures_at <= c.at) {
         m.equity = c.equity;
-        m.initial_margin = money(imr);
         m.maintenance_margin = c.mm;
       } else {
-        const Summary s = summarize(a);
-        m.equity = money(s.equity);
-        m.initial_margin = money(s.imr);
-        m.maintenance_margin = money(s.mm);
+        const Figures f = figures(r, in);
+        m.equity = money(i128{acc.balance} + f.unrealized);
+        m.maintenance_margin = money(in.brackets.maintenance(f.notional));
       }
+    } else if (kept && initial_if_current(a, c.at, imr)) {
+      m.equity = c.equity;
+      m.initial_margin = money(imr);
+      m.maintenance_margin = c.mm;
+    } else {
+      const Summary s = summarize(a);
+      m.equity = money(s.equity);
+      m.initial_margin = money(s.imr);
+      m.maintenance_margin = money(s.mm);
     }
-    for (PosIdx p = acc.positions; p != kNilPos;) {
-      const PosIdx next = positions_[p].acct_next;
-      release_if_empty(p);
-      p = next;
+    for (PosIdx q = p; q != kNilPos;) {
+      const PosIdx next = positions_[q].acct_next;
+      release_if_empty(q);
+      q = next;
     }
   }
   dirty_count_ = 0;
