@@ -233,8 +233,11 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   const i128 v = fx::value(now.price, now.qty, in.m);
   (buy ? dbuy : dsell) += v;
   if (old && !old->reduce_only) (old->side == Side::Buy ? dbuy : dsell) -= fx::value(old->price, old->qty, in.m);
-  const i128 w0 = worst_case(r, in, 0, 0);
-  const i128 w1 = worst_case(r, in, dbuy, dsell);
+  Figures f{0, 0};
+  if (r.size != 0) f = figures(r, in);  // valued once, for both worst cases and the equity
+  const i128 ps = r.size < 0 ? -f.notional : f.notional;
+  const i128 w0 = worst_case_from(ps, r, 0, 0);
+  const i128 w1 = worst_case_from(ps, r, dbuy, dsell);
   const i128 im0 = in.brackets.initial(w0), im1 = in.brackets.initial(w1);
   if (in.brackets.margined() && w1 > in.brackets.max_notional() && w1 > w0) return wire::RejectReason::InsufficientMargin;
   if (im1 <= im0) return wire::RejectReason::None;  // reduces exposure, or no requirement
@@ -243,7 +246,7 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   i128 equity, imr;
   if (acc.positions == p && r.acct_next == kNilPos) {
     // The account's only record: its summary is this record's figures.
-    equity = acc.balance + (r.size != 0 && !iso ? unrealized(r, in) : 0);
+    equity = acc.balance + (iso ? 0 : f.unrealized);
     imr = requirement(r, in, w1);
   } else {
     const Summary s = summarize(r.account, false);
@@ -296,6 +299,10 @@ inline i128 MarginEngine::worst_case(const Position& r, const Inst& in, i128 dbu
     const i128 n = figures(r, in).notional;
     ps = r.size < 0 ? -n : n;
   }
+  return worst_case_from(ps, r, dbuy, dsell);
+}
+
+inline i128 MarginEngine::worst_case_from(i128 ps, const Position& r, i128 dbuy, i128 dsell) noexcept {
   using i64 = std::int64_t;
   i64 up, down;
   if (fx::fits64(ps) && fx::fits64(dbuy) && fx::fits64(dsell) &&
@@ -360,10 +367,11 @@ MarginEngine::Summary MarginEngine::summarize(AccountId a, bool with_mm) const n
   for (PosIdx p = acc.positions; p != kNilPos; p = positions_[p].acct_next) {
     const Position& r = positions_[p];
     const Inst& in = inst_[r.instrument];
+    Figures f{0, 0};
+    if (r.size != 0) f = figures(r, in);  // valued once, for the worst case and the equity
     // Unmargined: the requirement is 0 whatever the worst case, so it is not computed.
-    s.imr += requirement(r, in, in.brackets.margined() ? worst_case(r, in, 0, 0) : 0);
+    s.imr += requirement(r, in, in.brackets.margined() ? worst_case_from(r.size < 0 ? -f.notional : f.notional, r, 0, 0) : 0);
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
-    const Figures f = figures(r, in);
     s.equity += f.unrealized;
     if (with_mm) s.mm += in.brackets.maintenance(f.notional);
     s.notional += f.notional;

@@ -240,6 +240,8 @@ class MarginEngine {
   fx::i128 initial_one(const Position& r) const noexcept;      // the same for the account's only record
   bool initial_if_current(AccountId a, std::uint64_t at, fx::i128& imr) const noexcept;
   fx::i128 worst_case(const Position& r, const Inst& in, fx::i128 dbuy, fx::i128 dsell) const noexcept;
+  // The same from the position's signed notional ps, already valued.
+  static fx::i128 worst_case_from(fx::i128 ps, const Position& r, fx::i128 dbuy, fx::i128 dsell) noexcept;
   fx::i128 requirement(const Position& r, const Inst& in, fx::i128 w) const noexcept;
   fx::i128 notional(const Position& r, const Inst& in) const noexcept;
   fx::i128 unrealized(const Position& r, const Inst& in) const noexcept;
