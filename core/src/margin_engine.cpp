@@ -207,6 +207,16 @@ bool MarginEngine::reduce_only_excess(PosIdx p) const noexcept {
   return r.reduce_only > 0 ? r.size < r.reduce_only : r.size > r.reduce_only;
 }
 
+namespace {
+// The body of requirement(), inlined into the pre-trade check and the summaries, which call it
+// per record (the report's one-record path keeps the call: inlined there it costs more).
+[[gnu::always_inline]] inline i128 requirement_in(const Position& r, const Brackets& b, i128 w) noexcept {
+  const i128 im = b.initial(w);
+  if (!(r.flags & position_flags::kIsolated)) return im;
+  return im > r.isolated ? im - r.isolated : 0;
+}
+}  // namespace
+
 wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, const OrderTerms* old) const noexcept {
   const Position& r = positions_[p];
   const Inst& in = inst_[r.instrument];
@@ -247,11 +257,11 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   if (acc.positions == p && r.acct_next == kNilPos) {
     // The account's only record: its summary is this record's figures.
     equity = acc.balance + (iso ? 0 : f.unrealized);
-    imr = requirement(r, in, w1);
+    imr = requirement_in(r, in.brackets, w1);
   } else {
     const Summary s = summarize(r.account, false);
     equity = s.equity;
-    imr = s.imr - requirement(r, in, w0) + requirement(r, in, w1);
+    imr = s.imr - requirement_in(r, in.brackets, w0) + requirement_in(r, in.brackets, w1);
   }
   const i128 c = acc.balance;
   const i128 limit = iso ? std::min(c, equity) : equity;
@@ -318,9 +328,7 @@ inline i128 MarginEngine::worst_case_from(i128 ps, const Position& r, i128 dbuy,
 }
 
 i128 MarginEngine::requirement(const Position& r, const Inst& in, i128 w) const noexcept {
-  const i128 im = in.brackets.initial(w);
-  if (!(r.flags & position_flags::kIsolated)) return im;
-  return im > r.isolated ? im - r.isolated : 0;
+  return requirement_in(r, in.brackets, w);
 }
 
 // The cross unit's equity, maintenance margin and notional without the initial margin: what
@@ -355,7 +363,7 @@ i128 MarginEngine::initial_requirement(AccountId a) const noexcept {
   for (PosIdx p = (*accounts_)[a].positions; p != kNilPos; p = positions_[p].acct_next) {
     const Position& r = positions_[p];
     const Inst& in = inst_[r.instrument];
-    if (in.brackets.margined()) imr += requirement(r, in, worst_case(r, in, 0, 0));
+    if (in.brackets.margined()) imr += requirement_in(r, in.brackets, worst_case(r, in, 0, 0));
   }
   return imr;
 }
@@ -370,7 +378,7 @@ MarginEngine::Summary MarginEngine::summarize(AccountId a, bool with_mm) const n
     Figures f{0, 0};
     if (r.size != 0) f = figures(r, in);  // valued once, for the worst case and the equity
     // Unmargined: the requirement is 0 whatever the worst case, so it is not computed.
-    s.imr += requirement(r, in, in.brackets.margined() ? worst_case_from(r.size < 0 ? -f.notional : f.notional, r, 0, 0) : 0);
+    s.imr += requirement_in(r, in.brackets, in.brackets.margined() ? worst_case_from(r.size < 0 ? -f.notional : f.notional, r, 0, 0) : 0);
     if (r.size == 0 || (r.flags & position_flags::kIsolated)) continue;
     s.equity += f.unrealized;
     if (with_mm) s.mm += in.brackets.maintenance(f.notional);
@@ -722,7 +730,7 @@ bool MarginEngine::initial_if_current(AccountId a, std::uint64_t at, i128& imr) 
     const Position& r = positions_[p];
     const Inst& in = inst_[r.instrument];
     if (r.size != 0 && !(r.flags & position_flags::kIsolated) && in.figures_at > at) return false;
-    if (in.brackets.margined()) imr += requirement(r, in, worst_case(r, in, 0, 0));
+    if (in.brackets.margined()) imr += requirement_in(r, in.brackets, worst_case(r, in, 0, 0));
   }
   return true;
 }
