@@ -248,20 +248,24 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   const i128 ps = r.size < 0 ? -f.notional : f.notional;
   const i128 w0 = worst_case_from(ps, r, 0, 0);
   const i128 w1 = worst_case_from(ps, r, dbuy, dsell);
+  // The initial margin does not decrease with the worst case: an order that does not raise it
+  // cannot raise the requirement.
+  if (w1 <= w0) return wire::RejectReason::None;
+  if (w1 > in.brackets.max_notional()) return wire::RejectReason::InsufficientMargin;
   const i128 im0 = in.brackets.initial(w0), im1 = in.brackets.initial(w1);
-  if (in.brackets.margined() && w1 > in.brackets.max_notional() && w1 > w0) return wire::RejectReason::InsufficientMargin;
-  if (im1 <= im0) return wire::RejectReason::None;  // reduces exposure, or no requirement
+  if (im1 <= im0) return wire::RejectReason::None;  // no requirement, or the same after rounding
   const Account& acc = (*accounts_)[r.account];
   const bool iso = r.flags & position_flags::kIsolated;
+  const auto required = [&](i128 im) { return !iso ? im : im > r.isolated ? im - r.isolated : 0; };  // requirement()
   i128 equity, imr;
   if (acc.positions == p && r.acct_next == kNilPos) {
     // The account's only record: its summary is this record's figures.
     equity = acc.balance + (iso ? 0 : f.unrealized);
-    imr = requirement_in(r, in.brackets, w1);
+    imr = required(im1);
   } else {
     const Summary s = summarize(r.account, false);
     equity = s.equity;
-    imr = s.imr - requirement_in(r, in.brackets, w0) + requirement_in(r, in.brackets, w1);
+    imr = s.imr - required(im0) + required(im1);
   }
   const i128 c = acc.balance;
   const i128 limit = iso ? std::min(c, equity) : equity;
