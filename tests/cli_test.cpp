@@ -767,6 +767,83 @@ TEST_F(Cli, GenUsageErrors) {
   r = cascade("gen crash --index-klines missing.csv -o x.cev");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "cascade gen: missing.csv: cannot open\n");
+  r = cascade("gen crash --circuit-band 101 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --circuit-band: expected a whole percentage in [0, 100]\nTry 'cascade gen --help'.\n");
+  r = cascade("gen crash --circuit-band 5 --circuit-window-ms 0 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --circuit-window-ms: expected a whole number in [1, 4294967295]\nTry 'cascade gen --help'.\n");
+  r = cascade("gen crash --circuit-pause-ms 60000 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --circuit-window-ms and --circuit-pause-ms need --circuit-band\nTry 'cascade gen --help'.\n");
+}
+
+// The small crash with a 5% breaker over 1-minute windows and 1-minute pauses: every
+// definition carries it, the generator counts the refused taker and trader orders apart from
+// its rejects, and replay reports the pauses per instrument (text and JSON).
+TEST_F(Cli, GenWithACircuitBreakerAndReplayReportsItsPauses) {
+  const std::string breaker = " --circuit-band 5 --circuit-window-ms 60000 --circuit-pause-ms 60000";
+  const Result g = cascade(kSmallCrash + breaker + " -o cb.cev");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(g.out.find("\nbreaker         5% within 60 s windows, 60 s pause: 36 pauses\n"
+                       "  BTC-PERP      1 pauses\n  SOL-PERP      3 pauses\n  DOGE-PERP     10 pauses\n"
+                       "  WIF-PERP      13 pauses\n  1000PEPE-PERP 9 pauses\n"
+                       "  refused       14540 taker and trader orders while paused\n"
+                       "rejected        0\n"),
+            std::string::npos)
+      << g.out;
+  ASSERT_EQ(cascade(kSmallCrash + breaker + " -o cb2.cev").code, 0);
+  EXPECT_EQ(read_file(path("cb.cev")), read_file(path("cb2.cev")));
+  const Result d = cascade("dump cb.cev -o cb.txt");
+  ASSERT_EQ(d.code, 0) << d.err;
+  int defined = 0;
+  for (const std::string& l : lines_of(read_file(path("cb.txt"))))
+    if (l.rfind("instrument ", 0) == 0) {
+      ++defined;
+      EXPECT_NE(l.find(" circuit_band=0.05 circuit_window_ms=60000 circuit_pause_ms=60000 "), std::string::npos) << l;
+    }
+  EXPECT_EQ(defined, 5);
+
+  const Result t = cascade("replay cb.cev");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("\ncircuit breaker\n"
+                       "  0   BTC-PERP     5% in 60 s windows, 60 s pause: 1 pauses, 60.1 s paused, 1180 orders refused\n"
+                       "  1   SOL-PERP     5% in 60 s windows, 60 s pause: 3 pauses, 180.2 s paused, 2267 orders refused\n"
+                       "  2   DOGE-PERP    5% in 60 s windows, 60 s pause: 10 pauses, 600.4 s paused, 3803 orders refused\n"
+                       "  3   WIF-PERP     5% in 60 s windows, 60 s pause: 13 pauses, 780.5 s paused, 4751 orders refused\n"
+                       "  4   1000PEPE-PERP 5% in 60 s windows, 60 s pause: 9 pauses, 540.3 s paused, 2539 orders refused\n"
+                       "crash figures   "),
+            std::string::npos)
+      << t.out;
+  const Result j = cascade("replay cb.cev --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_NE(j.out.find(",\"circuit_breakers\":[{\"id\":0,\"symbol\":\"BTC-PERP\",\"band\":\"0.05\",\"window_ms\":60000,"
+                       "\"pause_ms\":60000,\"pauses\":1,\"paused_ns\":60099998750,\"refused\":1180},"),
+            std::string::npos)
+      << j.out;
+  EXPECT_NE(j.out.find("{\"id\":3,\"symbol\":\"WIF-PERP\",\"band\":\"0.05\",\"window_ms\":60000,\"pause_ms\":60000,"
+                       "\"pauses\":13,\"paused_ns\":780499994900,\"refused\":4751}"),
+            std::string::npos)
+      << j.out;
+}
+
+// Without a breaker (a band of 0 turns the other two off): the same bytes as no option at all,
+// no breaker lines in gen's summary or replay's report, zeros in JSON.
+TEST_F(Cli, GenAndReplayWithoutACircuitBreaker) {
+  const Result off = cascade(kSmallCrash + " --circuit-band 0 --circuit-window-ms 60000 -o off.cev");
+  ASSERT_EQ(off.code, 0) << off.err;
+  EXPECT_EQ(off.out.find("breaker"), std::string::npos) << off.out;
+  ASSERT_EQ(cascade(kSmallCrash + " -o plain.cev").code, 0);
+  EXPECT_EQ(read_file(path("off.cev")), read_file(path("plain.cev")));
+  const Result pt = cascade("replay plain.cev");
+  ASSERT_EQ(pt.code, 0) << pt.err;
+  EXPECT_EQ(pt.out.find("circuit breaker"), std::string::npos) << pt.out;
+  const Result pj = cascade("replay plain.cev --json");
+  ASSERT_EQ(pj.code, 0) << pj.err;
+  EXPECT_NE(pj.out.find(",\"circuit_breakers\":[{\"id\":0,\"symbol\":\"BTC-PERP\",\"band\":\"0\",\"window_ms\":0,"
+                        "\"pause_ms\":0,\"pauses\":0,\"paused_ns\":0,\"refused\":0},"),
+            std::string::npos)
+      << pj.out;
 }
 
 TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {

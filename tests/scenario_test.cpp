@@ -1,7 +1,7 @@
 // The scenario generator (docs/scenarios.md): same seed, same bytes; every event accepted;
 // small crash, calm and squeeze days replayed with the margin engine's invariants checked;
-// index paths from CSV and from Binance kline files (the 10 Oct 2025 candles where
-// CASCADE_DATA_DIR has them).
+// a crash with circuit breakers; index paths from CSV and from Binance kline files (the
+// 10 Oct 2025 candles where CASCADE_DATA_DIR has them).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -58,6 +58,7 @@ Generated make(const Params& p) {
 
 struct Replayed {
   std::uint64_t events = 0, rejects = 0, liquidations = 0;
+  std::uint64_t pauses = 0, paused_rejects = 0;  // circuit breakers; rejects leaves InstrumentPaused out
   double long_usd = 0, short_usd = 0;
   LiquidationTotals totals;
 };
@@ -93,7 +94,9 @@ Replayed replay(const Generated& g, std::size_t check_every) {
     ++r.events;
     EventReader o(out.bytes());
     for (EventView x; o.next(x);) {
-      if (x.type() == wire::MsgType::Rejected) ++r.rejects;
+      if (x.type() == wire::MsgType::Rejected)
+        ++(x.as<wire::Rejected>().reason == wire::RejectReason::InstrumentPaused ? r.paused_rejects : r.rejects);
+      if (x.type() == wire::MsgType::CircuitBreaker && x.as<wire::CircuitBreaker>().paused) ++r.pauses;
       if (x.type() == wire::MsgType::Fill) {
         const auto& f = x.as<wire::Fill>();
         if (!(f.flags & wire::fill_flags::kLiquidation)) continue;
@@ -193,6 +196,79 @@ TEST(Scenario, SqueezeLiquidatesShorts) {
   if (::testing::Test::HasFatalFailure()) return;
   EXPECT_GT(r.liquidations, 100u);
   EXPECT_GT(r.short_usd, 3 * r.long_usd);
+}
+
+// The instrument definitions at the head of a generated file.
+std::vector<wire::InstrumentDefinition> definitions(const Generated& g) {
+  std::vector<wire::InstrumentDefinition> defs;
+  EventReader reader(g.span());
+  for (EventView ev; reader.next(ev) && ev.type() == wire::MsgType::InstrumentDefinition;)
+    defs.push_back(ev.as<wire::InstrumentDefinition>());
+  return defs;
+}
+
+TEST(Scenario, BreakerIsOffByDefaultAndBandZeroKeepsTheBytes) {
+  for (const Kind k : {Kind::Crash, Kind::Calm, Kind::Squeeze}) EXPECT_EQ(preset(k).circuit_band, 0);
+  const Params p = small(Kind::Crash, 300);
+  const Generated a = make(p);
+  const std::vector<wire::InstrumentDefinition> defs = definitions(a);
+  ASSERT_EQ(defs.size(), 5u);
+  for (const auto& d : defs) {
+    EXPECT_EQ(d.circuit_band, 0);
+    EXPECT_EQ(d.circuit_window_ms, 0u);
+    EXPECT_EQ(d.circuit_pause_ms, 0u);
+  }
+  EXPECT_EQ(a.summary.pauses, 0u);
+  EXPECT_EQ(a.summary.paused_rejects, 0u);
+  // A window and a pause without a band change nothing.
+  Params q = p;
+  q.circuit_window_ms = 60'000;
+  q.circuit_pause_ms = 60'000;
+  const Generated b = make(q);
+  EXPECT_EQ(a.bytes, b.bytes);
+  EXPECT_TRUE(std::equal(a.words.begin(), a.words.end(), b.words.begin()));
+}
+
+// A 5% breaker over 1-minute windows with 1-minute pauses: the crash trips it on every
+// instrument; takers and traders keep sending and are refused (apart from the bugs count),
+// market makers requote through the pauses without a reject, and a fresh engine agrees.
+TEST(Scenario, CrashWithCircuitBreakersPausesTakersNotMarketMakers) {
+  Params p = small(Kind::Crash, 1'000);
+  p.circuit_band = 0.05;
+  p.circuit_window_ms = 60'000;
+  p.circuit_pause_ms = 60'000;
+  const Generated g = make(p), again = make(p);
+  EXPECT_EQ(g.bytes, again.bytes);
+  EXPECT_TRUE(std::equal(g.words.begin(), g.words.end(), again.words.begin()));
+  const std::vector<wire::InstrumentDefinition> defs = definitions(g);
+  ASSERT_EQ(defs.size(), 5u);
+  for (const auto& d : defs) {
+    EXPECT_EQ(d.circuit_band, 5'000'000);
+    EXPECT_EQ(d.circuit_window_ms, 60'000u);
+    EXPECT_EQ(d.circuit_pause_ms, 60'000u);
+  }
+  EXPECT_EQ(g.summary.rejects, 0u) << g.summary.first_reject;
+  EXPECT_EQ(g.summary.pauses, 27u);
+  EXPECT_EQ(g.summary.paused_rejects, 23'668u);
+  ASSERT_EQ(g.summary.instruments.size(), 5u);
+  std::uint64_t per_instrument = 0;
+  for (const InstrumentSummary& in : g.summary.instruments) {
+    EXPECT_GT(in.pauses, 0u) << in.symbol;
+    per_instrument += in.pauses;
+  }
+  EXPECT_EQ(per_instrument, g.summary.pauses);
+  EXPECT_LT(g.summary.positions_opened, 1'000u);  // some traders met a pause
+
+  const Replayed r = replay(g, 20'000);
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_EQ(r.events, g.summary.events);
+  EXPECT_EQ(r.rejects, 0u);
+  EXPECT_EQ(r.pauses, g.summary.pauses);
+  EXPECT_EQ(r.paused_rejects, g.summary.paused_rejects);
+  EXPECT_EQ(r.liquidations, g.summary.liquidations);
+  EXPECT_GT(r.liquidations, 0u);
+  // Liquidations go on; a paused book sends them to the backstop and ADL.
+  EXPECT_GT(r.totals.backstop_takeovers + r.totals.deleverages, 0u);
 }
 
 TEST(Scenario, IndexPathFromCsv) {

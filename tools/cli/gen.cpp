@@ -41,6 +41,11 @@ constexpr const char* kHelp =
     "  --mm-pull PCT         near-mid depth pulled under full stress, in % (default 95)\n"
     "  --taker-rate N        taker orders per second at calm (default 40, x10 under stress)\n"
     "  --backstop-usd N      the backstop vault's capital (default 50 USD per trader)\n"
+    "  --circuit-band PCT    a circuit breaker on every instrument: taker flow pauses when the\n"
+    "                        price moves more than PCT % within a window (default 0: none)\n"
+    "  --circuit-window-ms N its window (default 300000: the 5 minutes of US equities' limit\n"
+    "                        up-limit down); needs --circuit-band\n"
+    "  --circuit-pause-ms N  how long a pause lasts (default 300000); needs --circuit-band\n"
     "  --index-csv FILE      the large cap's index from timestamp,price lines\n"
     "  --index-klines FILE   the large cap's index from a Binance 1-minute kline file (the\n"
     "                        day's length and start come from the file); for 10 Oct 2025:\n"
@@ -52,7 +57,8 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"calm-minutes", 0, true},   {"drop-minutes", 0, true}, {"drop", 0, true},      {"rebound", 0, true},
     {"long-share", 0, true},     {"leverage-cap", 0, true}, {"stop-share", 0, true}, {"mm-levels", 0, true},
     {"mm-pull", 0, true},        {"taker-rate", 0, true},   {"backstop-usd", 0, true}, {"index-csv", 0, true},
-    {"index-klines", 0, true},   {"late-share", 0, true},   {"help", 'h', false},
+    {"index-klines", 0, true},   {"late-share", 0, true},   {"circuit-band", 0, true}, {"circuit-window-ms", 0, true},
+    {"circuit-pause-ms", 0, true}, {"help", 'h', false},
 };
 
 }  // namespace
@@ -102,6 +108,8 @@ int cmd_gen(int argc, char** argv) {
   count("leverage-cap", 0, 1000, leverage_cap);
   count("mm-levels", 1, 512, p.mm_levels);
   count("backstop-usd", 0, 1'000'000'000'000, backstop);
+  count("circuit-window-ms", 1, UINT32_MAX, p.circuit_window_ms);
+  count("circuit-pause-ms", 0, UINT32_MAX, p.circuit_pause_ms);
   double drop = -1, taker_rate = -1;
   percent("drop", 98, drop);
   percent("rebound", 100, p.shape.rebound);
@@ -109,6 +117,7 @@ int cmd_gen(int argc, char** argv) {
   percent("late-share", 100, p.late_share);
   percent("stop-share", 100, p.stop_share);
   percent("mm-pull", 100, p.mm_pull);
+  percent("circuit-band", 100, p.circuit_band);
   if (args.has("taker-rate")) {
     std::uint64_t v = 0;
     if (!cli::parse_count(args.value("taker-rate"), 0, 1'000'000, v)) {
@@ -118,6 +127,8 @@ int cmd_gen(int argc, char** argv) {
     taker_rate = static_cast<double>(v);
   }
   if (bad) return cli::usage_error("gen", error);
+  if (!args.has("circuit-band") && (args.has("circuit-window-ms") || args.has("circuit-pause-ms")))
+    return cli::usage_error("gen", "--circuit-window-ms and --circuit-pause-ms need --circuit-band");
   if (minutes) p.shape.duration_ms = static_cast<std::int64_t>(minutes) * 60'000;
   if (args.has("calm-minutes")) p.shape.drop_start_ms = static_cast<std::int64_t>(calm) * 60'000;
   if (drop_minutes) p.shape.drop_ms = static_cast<std::int64_t>(drop_minutes) * 60'000;
@@ -168,6 +179,13 @@ int cmd_gen(int argc, char** argv) {
   for (const auto& in : s.instruments)
     std::fprintf(report, "  %-14s start %-12.6g low %-12.6g (%+.1f%% at %lld min)  end %-12.6g\n", in.symbol.c_str(), in.start,
                  in.low, (in.low / in.start - 1) * 100, static_cast<long long>(in.low_ms / 60'000), in.end);
+  if (p.circuit_band > 0 || s.pauses > 0) {
+    std::fprintf(report, "breaker         %g%% within %g s windows, %g s pause: %llu pauses\n", p.circuit_band * 100,
+                 p.circuit_window_ms / 1e3, p.circuit_pause_ms / 1e3, u(s.pauses));
+    for (const auto& in : s.instruments)
+      if (in.pauses) std::fprintf(report, "  %-14s%llu pauses\n", in.symbol.c_str(), u(in.pauses));
+    std::fprintf(report, "  refused       %llu taker and trader orders while paused\n", u(s.paused_rejects));
+  }
   std::fprintf(report, "rejected        %llu\n", u(s.rejects));
   if (s.rejects) std::fprintf(report, "  first         %s\n", s.first_reject.c_str());
   std::fprintf(report, "generated in    %.2f s\n", secs);

@@ -43,6 +43,9 @@ constexpr const char* kHelp =
     "1% of the mid before and during the burst; liquidated notional and its long share,\n"
     "backstop and ADL volume; the peak second of liquidations; the burst window (the\n"
     "--burst-seconds of input time with the most liquidations, or the most events).\n"
+    "Before those, with a circuit breaker on some instrument (or a pause), per instrument its\n"
+    "band, window and pause, its pauses, the input time it spent paused and the orders the\n"
+    "pauses refused (always in --json: \"circuit_breakers\").\n"
     "Then the timing block: each input event's engine time, read from the CPU's timestamp\n"
     "counter around decoding it, the engine's prefetch for the events 1, 2 and 4 ahead\n"
     "(PrefetchReader) and Engine::process, into a preallocated array; percentiles for the\n"
@@ -344,6 +347,41 @@ void json_crash(std::string& out, const cascade::cli::ReplayStats& st) {
          ",\"liquidations\":" + std::to_string(st.burst_liquidations()) + "}";
 }
 
+// The circuit breakers (docs/liquidation.md): per instrument its settings (band, window,
+// pause), its pauses, the input time it spent paused and the orders the pauses refused.
+std::string breaker_settings(const cascade::cli::BreakerFigures& b) {
+  if (b.band == 0) return "off";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%g%% in %g s windows, %g s pause", static_cast<double>(b.band) / 1e6, b.window_ms / 1e3,
+                b.pause_ms / 1e3);
+  return buf;
+}
+
+void text_breakers(std::string& out, const cascade::cli::ReplayStats& st) {
+  char buf[256];
+  out += "circuit breaker\n";
+  for (const auto& b : st.breakers()) {
+    std::snprintf(buf, sizeof buf, "  %-3u %-12s %s: %llu pauses, %.1f s paused, %llu orders refused\n", b.id, b.symbol.c_str(),
+                  breaker_settings(b).c_str(), static_cast<unsigned long long>(b.pauses), static_cast<double>(b.paused_ns) / 1e9,
+                  static_cast<unsigned long long>(b.refused));
+    out += buf;
+  }
+}
+
+void json_breakers(std::string& out, const cascade::cli::ReplayStats& st) {
+  out += ",\"circuit_breakers\":[";
+  bool first = true;
+  for (const auto& b : st.breakers()) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":" + std::to_string(b.id) + ",\"symbol\":" + json_string(b.symbol) +
+           ",\"band\":" + json_string(cascade::format_decimal(b.band, 8)) + ",\"window_ms\":" + std::to_string(b.window_ms) +
+           ",\"pause_ms\":" + std::to_string(b.pause_ms) + ",\"pauses\":" + std::to_string(b.pauses) +
+           ",\"paused_ns\":" + std::to_string(b.paused_ns) + ",\"refused\":" + std::to_string(b.refused) + "}";
+  }
+  out += ']';
+}
+
 std::uint64_t peak_rss_kb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -521,6 +559,7 @@ int cmd_replay(int argc, char** argv) {
     report += std::string(",\"complete\":") + (r.ok() ? "true" : "false");
     if (!r.ok()) report += ",\"error\":" + json_string(r.error().message());
     json_margin(report, margin);
+    json_breakers(report, stats);
     if (crash) json_crash(report, stats);
     report += ",\"latency_ns\":{\"all\":" + json_percentiles(stats.all()) + ",\"burst\":" + json_percentiles(stats.burst()) +
               ",\"stop_chains\":" + json_percentiles(stats.stop_chains()) + ",\"cascade_starts\":" + json_percentiles(stats.cascades()) + "}";
@@ -556,6 +595,7 @@ int cmd_replay(int argc, char** argv) {
     report += "output digest   fnv1a64:" + digest_hex(digest.value()) + "\n";
     if (write_out) report += "output file     " + out_path + "\n";
     text_margin(report, margin);
+    if (stats.any_breaker()) text_breakers(report, stats);
     if (crash) text_crash(report, stats);
     // The timing block: everything from here on varies from run to run.
     report += "latency (ns)        events       p50       p90       p99     p99.9         max\n";

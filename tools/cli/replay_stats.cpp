@@ -13,6 +13,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "cascade/circuit_breaker.hpp"
 #include "cascade/event_reader.hpp"
 
 namespace cascade::cli {
@@ -27,6 +28,7 @@ std::uint64_t ticks_now() noexcept {
 
 ReplayStats::ReplayStats(std::size_t events, std::int64_t first_ts, std::int64_t last_ts, std::int64_t burst_seconds)
     : t0_(first_ts - (first_ts % 1'000'000'000 + 1'000'000'000) % 1'000'000'000),
+      last_ts_(last_ts),
       burst_seconds_(std::max<std::int64_t>(1, burst_seconds)),
       ticks_(events),
       steps_(events),
@@ -75,6 +77,23 @@ void ReplayStats::scan_output(std::span<const std::byte> out, const Engine& engi
         scale = d ? std::pow(10.0, -d->price_decimals) : 1.0;
       }
       series(index_, m.instrument)[second(m.header.ts_ns)] = static_cast<double>(m.index) * scale;
+    } else if (t == wire::MsgType::CircuitBreaker) {
+      const auto& c = ev.as<wire::CircuitBreaker>();
+      if (breaker_.size() <= c.instrument) breaker_.resize(c.instrument + 1);
+      Breaker& b = breaker_[c.instrument];
+      if (c.paused) {
+        ++b.pauses;
+        b.paused = true;
+        b.since = c.header.ts_ns;
+      } else if (b.paused) {
+        b.paused = false;
+        b.paused_ns += c.header.ts_ns - b.since;
+      }
+    } else if (t == wire::MsgType::Rejected) {
+      const auto& x = ev.as<wire::Rejected>();
+      if (x.reason != wire::RejectReason::InstrumentPaused) continue;
+      if (breaker_.size() <= x.instrument) breaker_.resize(x.instrument + 1);
+      ++breaker_[x.instrument].refused;
     }
   }
 }
@@ -234,6 +253,27 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
       if (f.depth_burst < 0) f.depth_burst = 0;
     }
     figures_.push_back(f);
+  }
+
+  for (const InstrumentId id : engine.instrument_ids()) {
+    const wire::InstrumentDefinition* d = engine.instrument(id);
+    BreakerFigures f;
+    f.id = id;
+    f.symbol = std::string(d->symbol, strnlen(d->symbol, sizeof d->symbol));
+    if (CircuitBreakerState::enabled(*d)) {
+      f.band = d->circuit_band;
+      f.window_ms = d->circuit_window_ms;
+      f.pause_ms = d->circuit_pause_ms;
+    }
+    if (id < breaker_.size()) {
+      const Breaker& b = breaker_[id];
+      f.pauses = b.pauses;
+      f.refused = b.refused;
+      // A pause still on at the end lasted as long as the input.
+      f.paused_ns = b.paused_ns + (b.paused ? std::max<std::int64_t>(0, last_ts_ - b.since) : 0);
+    }
+    any_breaker_ = any_breaker_ || f.band > 0 || f.pauses > 0;
+    breakers_.push_back(f);
   }
 }
 

@@ -1,8 +1,8 @@
 // What `cascade replay` measures besides counts and digests: each input event's time inside the
 // engine (a timestamp counter read around Engine::process, stored in a preallocated array),
 // per-second series of the input's own clock (liquidations and their notional by side,
-// backstop and ADL volume, index prices, book depth near the mid), the burst window, and
-// the figures docs/scenarios.md compares with real crashes.
+// backstop and ADL volume, index prices, book depth near the mid), the burst window, the
+// figures docs/scenarios.md compares with real crashes, and the circuit breakers' pauses.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,17 @@ struct InstrumentFigures {
   double liquidated_usd = 0, backstop_usd = 0, adl_usd = 0;
 };
 
+// An instrument's circuit breaker over the run (docs/liquidation.md, "Circuit breaker").
+struct BreakerFigures {
+  InstrumentId id = 0;
+  std::string symbol;
+  Rate band = 0;                     // of the definition at the end; 0: no breaker
+  std::uint32_t window_ms = 0, pause_ms = 0;
+  std::uint64_t pauses = 0;
+  std::int64_t paused_ns = 0;        // input time from each pause to its resume (or the last input)
+  std::uint64_t refused = 0;         // orders and modifies Rejected(InstrumentPaused)
+};
+
 class ReplayStats {
  public:
   ReplayStats(std::size_t events, std::int64_t first_ts, std::int64_t last_ts, std::int64_t burst_seconds);
@@ -65,7 +76,8 @@ class ReplayStats {
     const auto t = ticks > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(ticks);
     if (t < min_ticks_[i]) min_ticks_[i] = t;
   }
-  // Output events: liquidations, liquidation fills, index prices.
+  // Output events: liquidations, liquidation fills, index prices, circuit breakers and the
+  // orders they refused.
   void scan_output(std::span<const std::byte> out, const Engine& engine);
   // Book depth near the mid of every instrument, once per second of input time.
   void sample_depth(std::size_t sec, const Engine& engine);
@@ -104,6 +116,9 @@ class ReplayStats {
   double backstop_usd() const noexcept { return backstop_usd_; }
   double adl_usd() const noexcept { return adl_usd_; }
   const std::vector<InstrumentFigures>& instruments() const noexcept { return figures_; }
+  // Every defined instrument, ascending; any_breaker(): one has a breaker or paused.
+  const std::vector<BreakerFigures>& breakers() const noexcept { return breakers_; }
+  bool any_breaker() const noexcept { return any_breaker_; }
   struct Largest {
     std::size_t index = 0;
     std::int64_t ts = 0;
@@ -121,6 +136,7 @@ class ReplayStats {
   std::vector<double>& series(std::vector<std::vector<double>>& v, InstrumentId id);
 
   std::int64_t t0_;
+  std::int64_t last_ts_;
   std::int64_t burst_seconds_;
   double ns_per_tick_ = 1.0;
   std::vector<std::uint32_t> ticks_;
@@ -136,6 +152,12 @@ class ReplayStats {
     double liquidated = 0, backstop = 0, adl = 0;
   };
   std::vector<Volume> volume_;  // per instrument
+  struct Breaker {
+    std::uint64_t pauses = 0, refused = 0;
+    std::int64_t paused_ns = 0, since = 0;
+    bool paused = false;
+  };
+  std::vector<Breaker> breaker_;  // per instrument
   Largest largest_;
 
   double engine_s_ = 0, burst_engine_s_ = 0;
@@ -146,6 +168,8 @@ class ReplayStats {
   Percentiles min_all_, min_burst_, min_stop_chains_, min_cascades_;
   double min_engine_s_ = 0;
   std::vector<InstrumentFigures> figures_;
+  std::vector<BreakerFigures> breakers_;
+  bool any_breaker_ = false;
 };
 
 }  // namespace cascade::cli

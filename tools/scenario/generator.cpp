@@ -2,7 +2,7 @@
 // makers requote around the index, the index moves, traders open positions against funds
 // (and place stop-losses), takers send IOC orders, funding is paid on the hour. Every event
 // goes through a private Engine at once, so the generator sees fills and cancels of its market
-// makers' orders and counts any reject.
+// makers' orders and counts any reject (apart: orders a circuit breaker's pause refused).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -91,6 +91,7 @@ struct Inst {
   AccountId mm = 0;
   AccountId fund_base = 0;
   std::uint32_t funds = 0;
+  std::uint64_t pauses = 0;    // circuit-breaker pauses
 };
 
 struct MmOrder {
@@ -222,8 +223,14 @@ void Generator::scan() {
       }
       case wire::MsgType::Rejected: {
         const auto& x = ev.as<wire::Rejected>();
-        ++sum_.rejects;
         last_rejected_ = true;
+        // Takers and traders keep sending into a pause, as real ones do; the venue refuses them.
+        const bool taker_or_trader = x.account >= trader_base_ || (x.account >= taker_base_ && x.account < inst_[0].fund_base);
+        if (x.reason == wire::RejectReason::InstrumentPaused && taker_or_trader) {
+          ++sum_.paused_rejects;
+          break;
+        }
+        ++sum_.rejects;
         if (sum_.first_reject.empty()) {
           const char* who = x.account == backstop_ ? "backstop" : x.account < taker_base_ ? "market maker"
                             : x.account < inst_[0].fund_base ? "taker" : x.account < trader_base_ ? "fund" : "trader";
@@ -239,6 +246,11 @@ void Generator::scan() {
       case wire::MsgType::Liquidation:
         if (ev.as<wire::Liquidation>().stage == wire::LiquidationStage::Triggered) ++sum_.liquidations;
         break;
+      case wire::MsgType::CircuitBreaker: {
+        const auto& c = ev.as<wire::CircuitBreaker>();
+        if (c.paused) ++sum_.pauses, ++inst_[c.instrument].pauses;
+        break;
+      }
       default:
         break;
     }
@@ -334,6 +346,11 @@ void Generator::define(std::uint32_t id, Inst& in) {
   d.taker_fee = 50'000;       // 0.05%
   d.liquidation_fee = 1'000'000;  // 1%
   d.mark_band = 1'000'000;    // the mark stays within 1% of the index
+  if (p_.circuit_band > 0) {
+    d.circuit_band = static_cast<Rate>(std::llround(p_.circuit_band * kRateOne));
+    d.circuit_window_ms = p_.circuit_window_ms;
+    d.circuit_pause_ms = p_.circuit_pause_ms;
+  }
   d.tier_count = kTiers;
   Money maint = 0;
   Rate prev_mmr = 0;
@@ -525,6 +542,10 @@ bool Generator::run(std::string& error) {
     error = "accounts, market-maker levels (1..512), takers and the tick must be positive";
     return false;
   }
+  if (!(p_.circuit_band >= 0 && p_.circuit_band <= 1) || (p_.circuit_band > 0 && p_.circuit_window_ms == 0)) {
+    error = "the circuit breaker's band must be in [0, 100%] and, when on, its window positive";
+    return false;
+  }
   if (!setup_instruments(error)) return false;
   const auto n = static_cast<std::uint32_t>(inst_.size());
   // Accounts: 1 backstop, then one market maker per instrument, takers, funds, traders.
@@ -623,6 +644,7 @@ bool Generator::run(std::string& error) {
     is.high = hi.price;
     is.high_ms = hi.t_ms;
     is.end = in.path.points().back().price;
+    is.pauses = in.pauses;
     sum_.instruments.push_back(is);
   }
   return true;

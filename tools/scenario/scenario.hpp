@@ -1,7 +1,8 @@
 // Crash scenarios: seeded, deterministic input event files of a venue's day (docs/scenarios.md).
 // The generator runs a cascade::Engine over every event it writes, so it knows which orders
-// are live and every event it writes is one the engine accepts; the same parameters and seed
-// always give the same bytes.
+// are live and every event it writes is one the engine accepts (but for taker and trader
+// orders into an instrument its circuit breaker paused); the same parameters and seed always
+// give the same bytes.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +56,12 @@ struct Params {
   double backstop_usd = 0;             // backstop vault's capital (0: 50 USD per trader)
   double funding_rate = 0.0001;        // per funding interval, before the move
   std::int64_t funding_interval_ms = 3600 * 1000;
+  // Every instrument's circuit breaker (docs/liquidation.md, "Circuit breaker"). A band of 0
+  // leaves it off and the definitions as they were; window and pause default to US equities'
+  // limit up-limit down (a 5-minute reference, a 5-minute pause).
+  double circuit_band = 0;             // move from the window's anchor that pauses, 0.05 = 5%
+  std::uint32_t circuit_window_ms = 300'000;
+  std::uint32_t circuit_pause_ms = 300'000;
 };
 
 // Defaults of a preset (crash, calm, squeeze); the instruments are BTC, SOL and three meme coins.
@@ -66,6 +73,7 @@ struct InstrumentSummary {
   std::string symbol;
   double start = 0, low = 0, high = 0, end = 0;  // index prices
   std::int64_t low_ms = 0, high_ms = 0;
+  std::uint64_t pauses = 0;  // circuit-breaker pauses
 };
 
 struct Summary {
@@ -78,6 +86,10 @@ struct Summary {
   std::uint64_t index_ticks = 0;
   std::uint64_t rejects = 0;      // events the engine rejected: 0 for a valid scenario
   std::string first_reject;       // what the first one was, for a bug report
+  // Taker and trader orders a paused instrument refused (InstrumentPaused): the breaker at
+  // work, not a bug, so not in `rejects`. A market maker or fund refused so is still a bug.
+  std::uint64_t paused_rejects = 0;
+  std::uint64_t pauses = 0;       // circuit-breaker pauses, as the generator's engine saw them
   std::uint64_t liquidations = 0; // as the generator's engine saw them
   Timestamp start_ns = 0, end_ns = 0;
   std::uint32_t total_accounts = 0;  // traders plus market makers, funds, takers and backstop
