@@ -90,6 +90,14 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   in.qty_decimals = d.qty_decimals;
   in.min_price = d.min_price;
   in.max_price = d.max_price;
+  {
+    Qty lo = 0, hi = std::numeric_limits<Qty>::max();
+    while (lo < hi) {
+      const Qty q = lo + (hi - lo) / 2 + 1;
+      if (fx::value_up(in.max_price, q, in.m) <= kMaxNotional) lo = q; else hi = q - 1;
+    }
+    in.max_qty = lo;
+  }
   in.maker_fee = d.maker_fee;
   in.taker_fee = d.taker_fee;
   in.mark_band = d.mark_band;
@@ -233,9 +241,7 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   const i128 side_qty = i128{buy ? r.open_buy_qty : r.open_sell_qty} + now.qty - (same_side_old ? old->qty : 0);
   // The quantity must fit a Qty too: where a unit is worth far less than a micro the value
   // bound alone would let a position wrap.
-  if (size + side_qty > std::numeric_limits<Qty>::max() ||
-      fx::value_up(in.max_price, size + side_qty, in.m) > kMaxNotional)
-    return wire::RejectReason::NotionalOverflow;
+  if (size + side_qty > in.max_qty) return wire::RejectReason::NotionalOverflow;
   // Without tiers there is no requirement to meet (docs/margin.md): nothing more to check.
   if (!in.brackets.margined()) return wire::RejectReason::None;
 

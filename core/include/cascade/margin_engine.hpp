@@ -205,6 +205,9 @@ class MarginEngine {
     std::int64_t unit_value = 0;  // 10^m when m >= 0 (values are exact products), else 0
     std::uint8_t price_decimals = 0, qty_decimals = 0;
     Price min_price = 0, max_price = 0;
+    // The largest position or open quantity per side whose value at max_price stays within
+    // kMaxNotional (value_up is non-decreasing in the quantity): the pre-trade bound.
+    Qty max_qty = 0;
     Rate maker_fee = 0, taker_fee = 0, mark_band = 0;
     Price mark = 0, index = 0, last = 0;
     Price published_mark = 0, published_index = 0;
