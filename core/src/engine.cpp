@@ -41,7 +41,9 @@ Price clamp_price(i128 v) noexcept {
 bool valid_side(Side s) noexcept { return s == Side::Buy || s == Side::Sell; }
 bool is_stop(OrderType t) noexcept { return t == OrderType::StopMarket || t == OrderType::StopLimit; }
 
-struct Instrument {
+// Aligned to a line, so no two instruments share one, and sized to a power of two (1024
+// bytes), so that indexing the array is a shift.
+struct alignas(64) Instrument {
   bool defined = false;
   wire::InstrumentDefinition def{};
   OrderBook book;
@@ -59,6 +61,7 @@ struct Instrument {
     return def.reference_price;
   }
 };
+static_assert((sizeof(Instrument) & (sizeof(Instrument) - 1)) == 0, "see above: pad Instrument to a power of two");
 
 // The order being matched: a new order, a re-priced modify or a triggered stop.
 struct Incoming {

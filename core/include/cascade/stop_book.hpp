@@ -1,11 +1,13 @@
 // Untriggered stop orders of one instrument. Trigger prices are on the book's tick grid and
 // inside its range, so stops sit in per-trigger-price FIFO queues (acceptance order within
 // one trigger) on a ladder per side, with a hierarchical bitmap each: the next stop to fire
-// is the lowest buy trigger / highest sell trigger, found in O(1)-ish; cancel unlinks in O(1).
-// No heap, no lazy deletion, no growth.
+// is the lowest buy trigger / highest sell trigger, kept up to date as stops come and go (the
+// check after every trade reads two prices); cancel unlinks in O(1). No heap, no lazy
+// deletion, no growth.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "cascade/level_bitmap.hpp"
 #include "cascade/order_pool.hpp"
@@ -26,6 +28,8 @@ class StopBook {
 
   bool init(Price min_price, Price tick, std::uint32_t levels, OrderPool* pool) noexcept {
     pool_ = pool;
+    buy_first_ = kNoBuy;
+    sell_last_ = kNoSell;
     min_price_ = min_price;
     tick_ = tick;
     if (buy_.size() == levels) return true;
@@ -45,8 +49,18 @@ class StopBook {
     Queue& q = queues(n.side)[i];
     n.next = kNilOrder;
     n.prev = q.tail;
-    if (q.tail != kNilOrder) (*pool_)[q.tail].next = o; else q.head = o, bits(n.side).set(i);
     q.tail = o;
+    if (n.prev != kNilOrder) {
+      (*pool_)[n.prev].next = o;
+      return;
+    }
+    q.head = o;
+    bits(n.side).set(i);
+    if (n.side == Side::Buy) {
+      if (n.trigger < buy_first_) buy_first_ = n.trigger;
+    } else if (n.trigger > sell_last_) {
+      sell_last_ = n.trigger;
+    }
   }
 
   void unlink(OrderIdx o) noexcept {
@@ -56,17 +70,25 @@ class StopBook {
     if (n.prev != kNilOrder) (*pool_)[n.prev].next = n.next; else q.head = n.next;
     if (n.next != kNilOrder) (*pool_)[n.next].prev = n.prev; else q.tail = n.prev;
     n.next = n.prev = kNilOrder;
-    if (q.head == kNilOrder) bits(n.side).clear(i);
+    if (q.head != kNilOrder) return;
+    bits(n.side).clear(i);
+    if (n.side == Side::Buy) {
+      if (n.trigger != buy_first_) return;
+      const std::uint32_t b = buy_bits_.next(std::uint64_t{i} + 1);
+      buy_first_ = b == kNone ? kNoBuy : price(b);
+    } else {
+      if (n.trigger != sell_last_) return;
+      const std::uint32_t l = i > 0 ? sell_bits_.prev(i - 1) : kNone;
+      sell_last_ = l == kNone ? kNoSell : price(l);
+    }
   }
 
   // The stop that fires first at last trade price `last`: the oldest buy stop at the lowest
   // trigger <= last, else the oldest sell stop at the highest trigger >= last; kNilOrder if
   // none has fired.
   OrderIdx first_triggered(Price last) const noexcept {
-    const std::uint32_t b = buy_bits_.first();
-    if (b != kNone && price(b) <= last) return buy_[b].head;
-    const std::uint32_t s = sell_bits_.last();
-    if (s != kNone && price(s) >= last) return sell_[s].head;
+    if (buy_first_ <= last) return buy_[index(buy_first_)].head;
+    if (sell_last_ >= last) return sell_[index(sell_last_)].head;
     return kNilOrder;
   }
 
@@ -86,7 +108,7 @@ class StopBook {
     return (buy ? buy_ : sell_)[l].head;
   }
 
-  bool empty() const noexcept { return buy_bits_.empty() && sell_bits_.empty(); }
+  bool empty() const noexcept { return buy_first_ == kNoBuy && sell_last_ == kNoSell; }
 
   // Walking every queue (snapshots): trigger levels, and the oldest stop at one of them.
   std::uint32_t levels() const noexcept { return static_cast<std::uint32_t>(buy_.size()); }
@@ -98,6 +120,9 @@ class StopBook {
   ZeroedArray<Queue>& queues(Side s) noexcept { return s == Side::Buy ? buy_ : sell_; }
   LevelBitmap& bits(Side s) noexcept { return s == Side::Buy ? buy_bits_ : sell_bits_; }
 
+  static constexpr Price kNoBuy = std::numeric_limits<Price>::max();
+  static constexpr Price kNoSell = std::numeric_limits<Price>::min();
+
   ZeroedArray<Queue> buy_;
   ZeroedArray<Queue> sell_;
   LevelBitmap buy_bits_;
@@ -105,6 +130,8 @@ class StopBook {
   OrderPool* pool_ = nullptr;
   Price min_price_ = 0;
   Price tick_ = 1;
+  Price buy_first_ = kNoBuy;    // lowest buy trigger, kNoBuy without buy stops
+  Price sell_last_ = kNoSell;   // highest sell trigger, kNoSell without sell stops
 };
 
 }  // namespace cascade
