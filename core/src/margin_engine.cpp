@@ -964,7 +964,19 @@ inline int MarginEngine::certified(const Position& r, const Inst& in, i128 allot
   return fx::u128{a} * in.watch_num >= fx::u128{ds} * in.watch_den;
 }
 
-void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
+// Most evaluations keep every range (still certified, holding the mark): that test inline at
+// the callers, everything else in arm_slow(), which tests again from the start.
+inline void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
+  const Position& r = positions_[p];
+  const bool queued = (r.flags & position_flags::kIsolated) ? (r.flags & position_flags::kQueued) != 0
+                                                            : ((*accounts_)[r.account].flags & account_flags::kQueued) != 0;
+  if (!queued && r.size != 0 && (r.flags & position_flags::kArmed) && r.watch_lo <= in.mark && in.mark <= r.watch_hi &&
+      certified(r, in, allot) > 0)
+    return;
+  arm_slow(p, in, allot);
+}
+
+[[gnu::noinline]] void MarginEngine::arm_slow(PosIdx p, const Inst& in, i128 allot) noexcept {
   Position& r = positions_[p];
   // A queued unit is looked at again when its step comes: watching it would re-evaluate it
   // on every move of the mark while the cascade walks the price (quadratic in a cascade).

@@ -267,6 +267,7 @@ class MarginEngine {
   Summary evaluate_one(AccountId a, PosIdx p) noexcept;  // the same for an account of one record
   void evaluate_isolated(PosIdx p) noexcept;
   void arm(PosIdx p, const Inst& in, fx::i128 allot) noexcept;
+  void arm_slow(PosIdx p, const Inst& in, fx::i128 allot) noexcept;  // arm() past the kept range
   // Whether the armed range of p is still certified by `allot` at the current mark: 1 yes,
   // 0 no, -1 not decidable by the 128-bit comparison (compute the range instead).
   static int certified(const Position& r, const Inst& in, fx::i128 allot) noexcept;
