@@ -805,8 +805,9 @@ void MarginEngine::report_accounts() noexcept {
       m.maintenance_margin = money(s.mm);
     }
     for (PosIdx q = p; q != kNilPos;) {
-      const PosIdx next = positions_[q].acct_next;
-      release_if_empty(q);
+      const Position& rq = positions_[q];
+      const PosIdx next = rq.acct_next;
+      if (rq.size == 0 && rq.orders == 0) release_if_empty(q);  // most hold a position: no call
       q = next;
     }
   }
@@ -1022,7 +1023,7 @@ void MarginEngine::disarm(PosIdx p, Inst& in) noexcept {
   r.flags &= static_cast<std::uint8_t>(~position_flags::kArmed);
 }
 
-void MarginEngine::set_below(std::uint8_t& flags, std::uint8_t bit, bool below) noexcept {
+inline void MarginEngine::set_below(std::uint8_t& flags, std::uint8_t bit, bool below) noexcept {
   if (((flags & bit) != 0) == below) return;
   if (below) {
     flags |= bit;
