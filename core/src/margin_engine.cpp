@@ -168,11 +168,6 @@ void MarginEngine::release_if_empty(PosIdx p) noexcept {
 // ---------------------------------------------------------------------------------------------
 // orders
 
-OrderTerms MarginEngine::terms(const OrderNode& n) noexcept {
-  return OrderTerms{n.side, n.type == OrderType::StopMarket ? n.trigger : n.price, n.qty,
-                    (n.flags & order_flags::kReduceOnly) != 0};
-}
-
 void MarginEngine::add_order(PosIdx p, const OrderTerms& t) noexcept {
   ++round_;
   Position& r = positions_[p];
@@ -207,12 +202,6 @@ void MarginEngine::remove_order(PosIdx p, const OrderTerms& t) noexcept {
     r.open_sell -= v;
     r.open_sell_qty -= t.qty;
   }
-}
-
-bool MarginEngine::reduce_only_excess(PosIdx p) const noexcept {
-  const Position& r = positions_[p];
-  if (r.reduce_only == 0) return false;
-  return r.reduce_only > 0 ? r.size < r.reduce_only : r.size > r.reduce_only;
 }
 
 namespace {

@@ -85,13 +85,20 @@ class MarginEngine {
   const Position& position(PosIdx p) const noexcept { return positions_[p]; }
 
   // --- orders ---
-  static OrderTerms terms(const OrderNode& n) noexcept;
+  static OrderTerms terms(const OrderNode& n) noexcept {
+    return OrderTerms{n.side, n.type == OrderType::StopMarket ? n.trigger : n.price, n.qty,
+                      (n.flags & order_flags::kReduceOnly) != 0};
+  }
   void add_order(PosIdx p, const OrderTerms& t) noexcept;
   void remove_order(PosIdx p, const OrderTerms& t) noexcept;
   // Pre-trade risk of a new order (old == nullptr) or of replacing `old` by `now`.
   wire::RejectReason check_order(PosIdx p, const OrderTerms& now, const OrderTerms* old) const noexcept;
   // True when the record's open reduce-only quantity no longer fits its position.
-  bool reduce_only_excess(PosIdx p) const noexcept;
+  bool reduce_only_excess(PosIdx p) const noexcept {
+    const Position& r = positions_[p];
+    if (r.reduce_only == 0) return false;
+    return r.reduce_only > 0 ? r.size < r.reduce_only : r.size > r.reduce_only;
+  }
 
   // --- fills ---
   // Fee of one side of a fill of value v (docs/margin.md, "Fees").
