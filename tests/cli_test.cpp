@@ -786,7 +786,7 @@ TEST_F(Cli, GenWithACircuitBreakerAndReplayReportsItsPauses) {
   const Result g = cascade(kSmallCrash + breaker + " -o cb.cev");
   ASSERT_EQ(g.code, 0) << g.err;
   EXPECT_NE(g.out.find("\nbreaker         5% within 60 s windows, 60 s pause: 36 pauses\n"
-                       "  BTC-PERP      1 pauses\n  SOL-PERP      3 pauses\n  DOGE-PERP     10 pauses\n"
+                       "  BTC-PERP      1 pause\n  SOL-PERP      3 pauses\n  DOGE-PERP     10 pauses\n"
                        "  WIF-PERP      13 pauses\n  1000PEPE-PERP 9 pauses\n"
                        "  refused       14540 taker and trader orders while paused\n"
                        "rejected        0\n"),
@@ -807,7 +807,7 @@ TEST_F(Cli, GenWithACircuitBreakerAndReplayReportsItsPauses) {
   const Result t = cascade("replay cb.cev");
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_NE(t.out.find("\ncircuit breaker\n"
-                       "  0   BTC-PERP     5% in 60 s windows, 60 s pause: 1 pauses, 60.1 s paused, 1180 orders refused\n"
+                       "  0   BTC-PERP     5% in 60 s windows, 60 s pause: 1 pause, 60.1 s paused, 1180 orders refused\n"
                        "  1   SOL-PERP     5% in 60 s windows, 60 s pause: 3 pauses, 180.2 s paused, 2267 orders refused\n"
                        "  2   DOGE-PERP    5% in 60 s windows, 60 s pause: 10 pauses, 600.4 s paused, 3803 orders refused\n"
                        "  3   WIF-PERP     5% in 60 s windows, 60 s pause: 13 pauses, 780.5 s paused, 4751 orders refused\n"

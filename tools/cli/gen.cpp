@@ -180,10 +180,10 @@ int cmd_gen(int argc, char** argv) {
     std::fprintf(report, "  %-14s start %-12.6g low %-12.6g (%+.1f%% at %lld min)  end %-12.6g\n", in.symbol.c_str(), in.start,
                  in.low, (in.low / in.start - 1) * 100, static_cast<long long>(in.low_ms / 60'000), in.end);
   if (p.circuit_band > 0 || s.pauses > 0) {
-    std::fprintf(report, "breaker         %g%% within %g s windows, %g s pause: %llu pauses\n", p.circuit_band * 100,
-                 p.circuit_window_ms / 1e3, p.circuit_pause_ms / 1e3, u(s.pauses));
+    std::fprintf(report, "breaker         %g%% within %g s windows, %g s pause: %llu pause%s\n", p.circuit_band * 100,
+                 p.circuit_window_ms / 1e3, p.circuit_pause_ms / 1e3, u(s.pauses), s.pauses == 1 ? "" : "s");
     for (const auto& in : s.instruments)
-      if (in.pauses) std::fprintf(report, "  %-14s%llu pauses\n", in.symbol.c_str(), u(in.pauses));
+      if (in.pauses) std::fprintf(report, "  %-14s%llu pause%s\n", in.symbol.c_str(), u(in.pauses), in.pauses == 1 ? "" : "s");
     std::fprintf(report, "  refused       %llu taker and trader orders while paused\n", u(s.paused_rejects));
   }
   std::fprintf(report, "rejected        %llu\n", u(s.rejects));

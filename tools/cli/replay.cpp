@@ -361,8 +361,9 @@ void text_breakers(std::string& out, const cascade::cli::ReplayStats& st) {
   char buf[256];
   out += "circuit breaker\n";
   for (const auto& b : st.breakers()) {
-    std::snprintf(buf, sizeof buf, "  %-3u %-12s %s: %llu pauses, %.1f s paused, %llu orders refused\n", b.id, b.symbol.c_str(),
-                  breaker_settings(b).c_str(), static_cast<unsigned long long>(b.pauses), static_cast<double>(b.paused_ns) / 1e9,
+    std::snprintf(buf, sizeof buf, "  %-3u %-12s %s: %llu pause%s, %.1f s paused, %llu orders refused\n", b.id, b.symbol.c_str(),
+                  breaker_settings(b).c_str(), static_cast<unsigned long long>(b.pauses), b.pauses == 1 ? "" : "s",
+                  static_cast<double>(b.paused_ns) / 1e9,
                   static_cast<unsigned long long>(b.refused));
     out += buf;
   }
