@@ -69,6 +69,17 @@ bool MarginEngine::may_redefine(const wire::InstrumentDefinition& d) const noexc
   return d.price_decimals == in.price_decimals && d.qty_decimals == in.qty_decimals;
 }
 
+// The largest quantity whose value at price p (exponent m) stays within kMaxNotional: a binary
+// search, value_up being non-decreasing in the quantity.
+Qty MarginEngine::largest_quantity(Price p, int m) noexcept {
+  Qty lo = 0, hi = std::numeric_limits<Qty>::max();
+  while (lo < hi) {
+    const Qty q = lo + (hi - lo) / 2 + 1;
+    if (fx::value_up(p, q, m) <= kMaxNotional) lo = q; else hi = q - 1;
+  }
+  return lo;
+}
+
 bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   log_on_ = false;
   Inst& in = inst_[d.instrument];
@@ -90,14 +101,7 @@ bool MarginEngine::define(const wire::InstrumentDefinition& d) noexcept {
   in.qty_decimals = d.qty_decimals;
   in.min_price = d.min_price;
   in.max_price = d.max_price;
-  {
-    Qty lo = 0, hi = std::numeric_limits<Qty>::max();
-    while (lo < hi) {
-      const Qty q = lo + (hi - lo) / 2 + 1;
-      if (fx::value_up(in.max_price, q, in.m) <= kMaxNotional) lo = q; else hi = q - 1;
-    }
-    in.max_qty = lo;
-  }
+  in.max_qty = largest_quantity(in.max_price, in.m);
   in.maker_fee = d.maker_fee;
   in.taker_fee = d.taker_fee;
   in.mark_band = d.mark_band;
@@ -205,12 +209,15 @@ void MarginEngine::remove_order(PosIdx p, const OrderTerms& t) noexcept {
 }
 
 namespace {
+// What an initial margin im leaves to cover once an isolated position's margin counts.
+[[gnu::always_inline]] inline i128 net_of_isolated(bool iso, Money isolated, i128 im) noexcept {
+  if (!iso) return im;
+  return im > isolated ? im - isolated : 0;
+}
 // The body of requirement(), inlined into the pre-trade check and the summaries, which call it
 // per record (the report's one-record path keeps the call: inlined there it costs more).
 [[gnu::always_inline]] inline i128 requirement_in(const Position& r, const Brackets& b, i128 w) noexcept {
-  const i128 im = b.initial(w);
-  if (!(r.flags & position_flags::kIsolated)) return im;
-  return im > r.isolated ? im - r.isolated : 0;
+  return net_of_isolated(r.flags & position_flags::kIsolated, r.isolated, b.initial(w));
 }
 }  // namespace
 
@@ -251,16 +258,15 @@ wire::RejectReason MarginEngine::check_order(PosIdx p, const OrderTerms& now, co
   if (im1 <= im0) return wire::RejectReason::None;  // no requirement, or the same after rounding
   const Account& acc = (*accounts_)[r.account];
   const bool iso = r.flags & position_flags::kIsolated;
-  const auto required = [&](i128 im) { return !iso ? im : im > r.isolated ? im - r.isolated : 0; };  // requirement()
   i128 equity, imr;
   if (acc.positions == p && r.acct_next == kNilPos) {
     // The account's only record: its summary is this record's figures.
     equity = acc.balance + (iso ? 0 : f.unrealized);
-    imr = required(im1);
+    imr = net_of_isolated(iso, r.isolated, im1);
   } else {
     const Summary s = summarize(r.account, false);
     equity = s.equity;
-    imr = s.imr - required(im0) + required(im1);
+    imr = s.imr - net_of_isolated(iso, r.isolated, im0) + net_of_isolated(iso, r.isolated, im1);
   }
   const i128 c = acc.balance;
   const i128 limit = iso ? std::min(c, equity) : equity;
@@ -954,13 +960,18 @@ inline int MarginEngine::certified(const Position& r, const Inst& in, i128 allot
   return fx::u128{a} * in.watch_num >= fx::u128{ds} * in.watch_den;
 }
 
+// Whether the unit holding record r (its own if isolated, else the account's cross unit) waits
+// in the liquidation queue.
+inline bool MarginEngine::unit_queued(const Position& r) const noexcept {
+  return (r.flags & position_flags::kIsolated) ? (r.flags & position_flags::kQueued) != 0
+                                               : ((*accounts_)[r.account].flags & account_flags::kQueued) != 0;
+}
+
 // Most evaluations keep every range (still certified, holding the mark): that test inline at
 // the callers, everything else in arm_slow(), which tests again from the start.
 inline void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   const Position& r = positions_[p];
-  const bool queued = (r.flags & position_flags::kIsolated) ? (r.flags & position_flags::kQueued) != 0
-                                                            : ((*accounts_)[r.account].flags & account_flags::kQueued) != 0;
-  if (!queued && r.size != 0 && (r.flags & position_flags::kArmed) && r.watch_lo <= in.mark && in.mark <= r.watch_hi &&
+  if (!unit_queued(r) && r.size != 0 && (r.flags & position_flags::kArmed) && r.watch_lo <= in.mark && in.mark <= r.watch_hi &&
       certified(r, in, allot) > 0)
     return;
   arm_slow(p, in, allot);
@@ -970,8 +981,7 @@ inline void MarginEngine::arm(PosIdx p, const Inst& in, i128 allot) noexcept {
   Position& r = positions_[p];
   // A queued unit is looked at again when its step comes: watching it would re-evaluate it
   // on every move of the mark while the cascade walks the price (quadratic in a cascade).
-  const bool queued = (r.flags & position_flags::kIsolated) ? (r.flags & position_flags::kQueued) != 0
-                                                            : ((*accounts_)[r.account].flags & account_flags::kQueued) != 0;
+  const bool queued = unit_queued(r);
   // A flat record has nothing to watch (a recovered isolated unit may be flat when its step
   // comes); left armed, it would stay in the heap after a switch to cross and never re-arm.
   if (queued || r.size == 0) {

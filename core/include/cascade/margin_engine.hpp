@@ -269,12 +269,15 @@ class MarginEngine {
   void size_changed(PosIdx p, Inst& in, Qty before) noexcept;
   void emit_position(const Position& r, Money realized) noexcept;
 
+  static Qty largest_quantity(Price p, int m) noexcept;  // Inst::max_qty
+
   // Maintenance watch (docs/margin.md, "Maintenance watch").
   Summary evaluate(AccountId a) noexcept;     // the cross unit and every isolated position
   Summary evaluate_one(AccountId a, PosIdx p) noexcept;  // the same for an account of one record
   void evaluate_isolated(PosIdx p) noexcept;
   void arm(PosIdx p, const Inst& in, fx::i128 allot) noexcept;
   void arm_slow(PosIdx p, const Inst& in, fx::i128 allot) noexcept;  // arm() past the kept range
+  bool unit_queued(const Position& r) const noexcept;
   // Whether the armed range of p is still certified by `allot` at the current mark: 1 yes,
   // 0 no, -1 not decidable by the 128-bit comparison (compute the range instead).
   static int certified(const Position& r, const Inst& in, fx::i128 allot) noexcept;
