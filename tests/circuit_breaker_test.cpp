@@ -1,7 +1,7 @@
 // The circuit breaker against docs/liquidation.md "Circuit breaker", with hand-computed
 // expected values: the anchor of a window, the trip after the trade that crossed the band
 // (the order keeps matching), InstrumentPaused for taker flow while paused, the resume at
-// the first input at or after until_ns, and the next window's anchor.
+// the first input at or after until_ns, the reopening trade's anchor and the next window's.
 //
 // The instrument: whole price and quantity units, no margin tiers (book-only), band 5%,
 // windows of 1 s, pauses of 0.5 s.
@@ -113,8 +113,8 @@ TEST_F(CircuitBreakerTest, TripsPausesTakersAndResumes) {
   // A pause is checked after the matching checks: a price out of range is refused as such.
   EXPECT_EQ(at(p, lim(12, B, Side::Buy, 2'000, 1)), Lines{"rejected 12 other"});
 
-  // The first input at until_ns resumes it, before its own output; a new window starts there
-  // with the last price, 107, as its anchor.
+  // The first input at until_ns resumes it, before its own output; its trade reopens the
+  // market and anchors a window at its own price, 107.
   EXPECT_EQ(at(until - 1, t::heartbeat(0, 0)), Lines{});
   EXPECT_EQ(at(until, mkt(13, B, Side::Buy, 1)), (Lines{"resumed ref=100 until=" + n(until), "accepted 13", "fill 1@107"}));
   // Window 11: its first trade takes the last price before it (107) as the anchor; the band
@@ -124,6 +124,28 @@ TEST_F(CircuitBreakerTest, TripsPausesTakersAndResumes) {
   EXPECT_EQ(at(T0 + kSecond, mkt(16, B, Side::Buy, 1)), (Lines{"accepted 16", "fill 1@112"}));
   EXPECT_EQ(at(T0 + kSecond + 1, mkt(17, B, Side::Buy, 1)),
             (Lines{"accepted 17", "fill 1@113", "paused ref=107 until=" + n(T0 + kSecond + 1 + 500 * kMs)}));
+}
+
+// A market that moved during the pause reopens at its first trade: that trade's price is the
+// new anchor, so the move made while paused does not pause it again (anchored at the price
+// from before the pause, 110, the trade at 120 would trip at once and pauses would chain).
+TEST_F(CircuitBreakerTest, ReopensAtTheFirstTradeAfterThePause) {
+  ASSERT_EQ(at(T0, banded()), Lines{});
+  at(T0, lim(1, A, Side::Sell, 100, 1));
+  at(T0, lim(2, B, Side::Buy, 100, 1));
+  at(T0, lim(3, A, Side::Sell, 110, 1));
+  const Timestamp until = T0 + 500 * kMs;
+  EXPECT_EQ(at(T0, lim(4, B, Side::Buy, 110, 1)), (Lines{"accepted 4", "fill 1@110", "paused ref=100 until=" + n(until)}));
+  // The sellers requote higher while paused (resting orders are accepted).
+  EXPECT_EQ(at(T0 + 100 * kMs, lim(5, A, Side::Sell, 120, 2)), Lines{"accepted 5"});
+  at(T0 + 100 * kMs, lim(6, A, Side::Sell, 126, 1));
+  at(T0 + 100 * kMs, lim(7, A, Side::Sell, 127, 1));
+  // The reopening trade at 120 is 10 from the old anchor, 110, but anchors the window itself.
+  EXPECT_EQ(at(until, mkt(8, B, Side::Buy, 1)), (Lines{"resumed ref=100 until=" + n(until), "accepted 8", "fill 1@120"}));
+  // Band floor(120 * 5%) = 6: 126 is inside, 127 outside.
+  EXPECT_EQ(at(until + 1, mkt(9, B, Side::Buy, 2)), (Lines{"accepted 9", "fill 1@120", "fill 1@126"}));
+  EXPECT_EQ(at(until + 2, mkt(10, B, Side::Buy, 1)),
+            (Lines{"accepted 10", "fill 1@127", "paused ref=120 until=" + n(until + 2 + 500 * kMs)}));
 }
 
 // A redefinition keeps the pause; without a band the next resume starts no window, and later

@@ -680,8 +680,8 @@ TEST(DifferentialGenerator, StreamIsIdenticalOnEveryToolchain) {
     outputs.update(out.bytes());
     gen.observe(out.bytes());
   }
-  EXPECT_EQ(cascade::digest_hex(inputs.value()), "1dac3efc14bf99f7");
-  EXPECT_EQ(cascade::digest_hex(outputs.value()), "6074e5136653f08a");
+  EXPECT_EQ(cascade::digest_hex(inputs.value()), "1ba414eface3194d");
+  EXPECT_EQ(cascade::digest_hex(outputs.value()), "9d9b4fae88ce9cd5");
 }
 
 // The generator must keep reaching every outcome the contract describes; the reference engine

@@ -248,8 +248,8 @@ TEST(Scenario, CrashWithCircuitBreakersPausesTakersNotMarketMakers) {
     EXPECT_EQ(d.circuit_pause_ms, 60'000u);
   }
   EXPECT_EQ(g.summary.rejects, 0u) << g.summary.first_reject;
-  EXPECT_EQ(g.summary.pauses, 27u);
-  EXPECT_EQ(g.summary.paused_rejects, 23'668u);
+  EXPECT_EQ(g.summary.pauses, 17u);
+  EXPECT_EQ(g.summary.paused_rejects, 15'128u);
   ASSERT_EQ(g.summary.instruments.size(), 5u);
   std::uint64_t per_instrument = 0;
   for (const InstrumentSummary& in : g.summary.instruments) {

@@ -55,6 +55,7 @@ struct EventStats {
   std::uint32_t max_depth = 0;
   std::uint32_t backstop = 0, deleveraged = 0, trips = 0, rejects = 0;
   bool paused_after = false;    // some instrument paused after the event
+  bool reopening_after = false; // some instrument resumed and not traded since
   bool backstop_holds = false;  // the vault holds a position after the event
 };
 
@@ -70,9 +71,8 @@ struct Day {
   EventView event(std::size_t k) const { return EventView(input.bytes().data() + in_off[k]); }
 };
 
-// Generates the day in memory, optionally with every instrument given a circuit breaker, and
-// runs it once, recording each input event's output.
-void run_day(Day& d, const Params& p, Rate circuit_band) {
+// Generates the day in memory and runs it once, recording each input event's output.
+void run_day(Day& d, const Params& p) {
   std::string error;
   ASSERT_TRUE(generate(p, [&](std::span<const std::byte> b) { d.input.append_raw(b.data(), b.size()); }, d.summary, error))
       << error;
@@ -87,12 +87,6 @@ void run_day(Day& d, const Params& p, Rate circuit_band) {
       const std::size_t off = static_cast<std::size_t>(ev.data() - base);
       d.in_off.push_back(off);
       ASSERT_EQ(ev.header().seq, d.in_off.size()) << "the generator numbers its events from 1";
-      if (ev.type() == wire::MsgType::InstrumentDefinition && circuit_band > 0) {
-        auto* def = reinterpret_cast<wire::InstrumentDefinition*>(base + off);
-        def->circuit_band = circuit_band;
-        def->circuit_window_ms = 60'000;
-        def->circuit_pause_ms = 5'000;
-      }
     }
     ASSERT_TRUE(rd.ok());
     d.in_off.push_back(d.input.size());
@@ -100,7 +94,7 @@ void run_day(Day& d, const Params& p, Rate circuit_band) {
   Engine engine(d.config);
   EventBuffer out(1 << 20);
   std::map<InstrumentId, Qty> vault;
-  std::set<InstrumentId> paused;
+  std::set<InstrumentId> paused, reopening;
   d.out_off.push_back(0);
   for (std::size_t k = 0; k < d.events(); ++k) {
     out.clear();
@@ -131,9 +125,13 @@ void run_day(Day& d, const Params& p, Rate circuit_band) {
             ++s.trips;
           } else {
             paused.erase(c.instrument);
+            reopening.insert(c.instrument);
           }
           break;
         }
+        case wire::MsgType::Fill:
+          reopening.erase(o.as<wire::Fill>().instrument);
+          break;
         case wire::MsgType::Rejected:
           ++s.rejects;
           break;
@@ -142,6 +140,7 @@ void run_day(Day& d, const Params& p, Rate circuit_band) {
       }
     }
     s.paused_after = !paused.empty();
+    s.reopening_after = !reopening.empty();
     s.backstop_holds = std::any_of(vault.begin(), vault.end(), [](const auto& v) { return v.second != 0; });
     d.stats.push_back(s);
   }
@@ -152,7 +151,7 @@ std::vector<std::size_t> cut_points(const Day& d) {
   std::set<std::size_t> cuts;
   const std::size_t n = d.events();
   std::size_t first = n, last = 0, deepest = 0, busiest = 0;
-  bool backstop = false, deleverage = false, paused = false, holds = false;
+  bool backstop = false, deleverage = false, paused = false, reopening = false, holds = false;
   std::vector<std::size_t> starts, in_pause, holding;
   for (std::size_t k = 0; k < n; ++k) {
     const EventStats& s = d.stats[k];
@@ -167,6 +166,7 @@ std::vector<std::size_t> cut_points(const Day& d) {
     if (s.backstop > 0 && !std::exchange(backstop, true)) cuts.insert(k + 1);
     if (s.deleveraged > 0 && !std::exchange(deleverage, true)) cuts.insert(k + 1);
     if (s.trips > 0 && !std::exchange(paused, true)) cuts.insert(k + 1);
+    if (s.reopening_after && !std::exchange(reopening, true)) cuts.insert(k + 1);
     if (s.paused_after) in_pause.push_back(k + 1);
     if (s.backstop_holds) holding.push_back(k + 1);
     if (s.backstop_holds && !std::exchange(holds, true)) cuts.insert(k + 1);
@@ -242,7 +242,7 @@ void describe(const Day& d, const std::vector<std::size_t>& cuts) {
 
 TEST(SnapshotCrash, RecoveryInsideTheCascadeGivesTheOriginalOutput) {
   Day d;
-  run_day(d, crash_day(), 0);
+  run_day(d, crash_day());
   if (HasFatalFailure()) return;
   const std::vector<std::size_t> cuts = cut_points(d);
   describe(d, cuts);
@@ -266,21 +266,29 @@ TEST(SnapshotCrash, RecoveryInsideTheCascadeGivesTheOriginalOutput) {
 TEST(SnapshotCrash, RecoveryWhileCircuitBreakersPause) {
   // The same day with a breaker on every instrument: 4% in a minute pauses taker flow for
   // 5 s, and liquidations during a pause go straight to the backstop and deleveraging.
+  Params p = crash_day();
+  p.circuit_band = 0.04;
+  p.circuit_window_ms = 60'000;
+  p.circuit_pause_ms = 5'000;
   Day d;
-  run_day(d, crash_day(), 4'000'000);
+  run_day(d, p);
   if (HasFatalFailure()) return;
   const std::vector<std::size_t> cuts = cut_points(d);
   describe(d, cuts);
-  std::uint64_t trips = 0, paused_cuts = 0;
+  std::uint64_t trips = 0, paused_cuts = 0, reopening_cuts = 0;
   std::uint64_t adl = 0;
   for (const EventStats& s : d.stats) {
     trips += s.trips;
     adl += s.deleveraged;
   }
   EXPECT_GT(adl, 0u);
-  for (const std::size_t k : cuts) paused_cuts += k > 0 && d.stats[k - 1].paused_after;
+  for (const std::size_t k : cuts) {
+    paused_cuts += k > 0 && d.stats[k - 1].paused_after;
+    reopening_cuts += k > 0 && d.stats[k - 1].reopening_after;
+  }
   EXPECT_GT(trips, 0u);
   EXPECT_GT(paused_cuts, 0u) << "a cut while an instrument is paused";
+  EXPECT_GT(reopening_cuts, 0u) << "a cut after a resume, before the reopening trade";
   ASSERT_GE(cuts.size(), 10u);
   check_recovery(d, cuts);
 }

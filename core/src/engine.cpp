@@ -593,7 +593,7 @@ struct Engine::Impl {
       Instrument& ins = instruments[id];
       if (!ins.breaker.paused() || clock < ins.breaker.until()) continue;
       emit_breaker(id, ins.breaker, false);
-      ins.breaker.resume(ins.def, clock, ins.last);
+      ins.breaker.resume();
       --paused_count;
     }
   }
@@ -1703,7 +1703,7 @@ void SnapshotAccess::save(const Engine& e, snap::Writer& w) {
     w.put(b.window);
     w.put(b.anchor);
     w.put(b.until);
-    w.put(b.window_set);
+    w.put(b.window_state);
     w.put(b.paused);
     w.end();
   }
@@ -1806,7 +1806,7 @@ bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& erro
         ins.defined = true;
         CircuitBreakerState::Saved b{};
         if (!r.get(ins.last) || !r.get(ins.index) || !m.margin.restore_instrument(id, r) || !r.get(b.window) ||
-            !r.get(b.anchor) || !r.get(b.until) || !r.get(b.window_set) || !r.get(b.paused) || b.window_set > 1 ||
+            !r.get(b.anchor) || !r.get(b.until) || !r.get(b.window_state) || !r.get(b.paused) || b.window_state > 2 ||
             b.paused > 1)
           return fail("bad instrument record");
         ins.breaker.restore(b);

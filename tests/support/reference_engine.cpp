@@ -1812,8 +1812,8 @@ void ReferenceEngine::deleverage(const Unit& u, InstrumentId i, Side side, Price
 // =============================================================================================
 //
 // Readings: the pause is announced right after the settlement of the trade that moved the
-// price (the order keeps matching); the resume event repeats the anchor and until_ns and the
-// new window starts with the last price at that moment; InstrumentPaused is checked after the
+// price (the order keeps matching); the resume event repeats the anchor and until_ns, and the
+// first trade after it starts a new window anchored at its own price; InstrumentPaused is checked after the
 // matching.md validations, before the margin checks; triggered stops still trade.
 
 namespace {
@@ -1831,22 +1831,21 @@ void ReferenceEngine::circuit_resume() {
     c.reference_price = ins.anchor;
     c.until_ns = ins.until;
     emit(c);
-    if (circuit_on(ins.def)) {
-      ins.window_set = true;
-      ins.window = floor_div(ts, I128{1000000} * ins.def.circuit_window_ms);
-      ins.anchor = ins.last;
-    }
+    ins.window_set = false;
+    ins.reopening = true;
   }
 }
 
-// The anchor: the last trade price when the trade's window began (this trade's price if none).
+// The anchor: the last trade price when the trade's window began (this trade's price if none,
+// or if it is the first trade since a pause ended).
 void ReferenceEngine::circuit_before_trade(Instrument& ins, Price price) {
   if (!circuit_on(ins.def)) return;
   const I128 w = floor_div(current_.header().ts_ns, I128{1000000} * ins.def.circuit_window_ms);
   if (ins.window_set && ins.window == w) return;
   ins.window_set = true;
   ins.window = w;
-  ins.anchor = ins.last != 0 ? ins.last : price;
+  ins.anchor = ins.last != 0 && !ins.reopening ? ins.last : price;
+  ins.reopening = false;
 }
 
 void ReferenceEngine::circuit_after_trade(Instrument& ins) {

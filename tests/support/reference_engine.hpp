@@ -120,6 +120,7 @@ class ReferenceEngine {
     std::list<Order> stops;  // untriggered stops, in acceptance order
     // Circuit breaker (docs/liquidation.md): the current window and its anchor; a pause.
     bool window_set = false;
+    bool reopening = false;  // resumed from a pause, not traded since
     __int128 window = 0;
     Price anchor = 0;
     bool paused = false;

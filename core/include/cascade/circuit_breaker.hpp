@@ -22,36 +22,45 @@ class CircuitBreakerState {
   Timestamp until() const noexcept { return until_; }
   Price anchor() const noexcept { return anchor_; }
 
+  // How the next trade's window is anchored: Set, the current window's anchor stays for its
+  // trades; None, a new window anchors at the last price; Reopen, the first trade after a pause
+  // reopens the market and anchors its window at its own price.
+  enum class Window : std::uint8_t { None = 0, Set = 1, Reopen = 2 };
+
   // The whole state, for snapshots (docs/snapshots.md).
   struct Saved {
     std::int64_t window;  // fits: a timestamp divided by at least 1e6
     Price anchor;
     Timestamp until;
-    std::uint8_t window_set, paused;
+    std::uint8_t window_state, paused;  // window_state: a Window
   };
   Saved save() const noexcept {
-    return {static_cast<std::int64_t>(window_), anchor_, until_, window_set_, paused_};
+    return {static_cast<std::int64_t>(window_), anchor_, until_, static_cast<std::uint8_t>(state_), paused_};
   }
+  // window_state must be a Window (the snapshot reader checks it).
   void restore(const Saved& s) noexcept {
     window_ = s.window;
     anchor_ = s.anchor;
     until_ = s.until;
-    window_set_ = s.window_set != 0;
+    state_ = static_cast<Window>(s.window_state);
     paused_ = s.paused != 0;
   }
 
-  // A redefinition keeps a pause but starts a new window at the next trade.
-  void redefine() noexcept { window_set_ = false; }
+  // A redefinition keeps a pause but starts a new window at the next trade (a reopening stays
+  // one).
+  void redefine() noexcept {
+    if (state_ == Window::Set) state_ = Window::None;
+  }
 
   // Before a trade at `price` at time ts: a trade in a new window fixes the window's anchor,
-  // the last price before it (the trade's own price on a first trade).
+  // the last price before it (the trade's own price on a first trade or a reopening).
   void before_trade(const wire::InstrumentDefinition& d, Timestamp ts, Price last, Price price) noexcept {
     if (!enabled(d)) return;
     const fx::i128 w = window_of(d, ts);
-    if (window_set_ && window_ == w) return;
-    window_set_ = true;
+    if (state_ == Window::Set && window_ == w) return;
+    anchor_ = last != 0 && state_ != Window::Reopen ? last : price;
+    state_ = Window::Set;
     window_ = w;
-    anchor_ = last != 0 ? last : price;
   }
 
   // After the trade settled at last price `last`: true when it paused the instrument now.
@@ -67,14 +76,12 @@ class CircuitBreakerState {
     return true;
   }
 
-  // At an input event at ts >= until(): the pause ends and a new window starts at ts with the
-  // last price as its anchor.
-  void resume(const wire::InstrumentDefinition& d, Timestamp ts, Price last) noexcept {
+  // At an input event at ts >= until(): the pause ends; the next trade reopens the market.
+  // Anchoring at the price from before the pause would trip again at once whenever the market
+  // moved during the pause, chaining pauses; venues reopen at a new reference instead.
+  void resume() noexcept {
     paused_ = false;
-    if (!enabled(d)) return;
-    window_set_ = true;
-    window_ = window_of(d, ts);
-    anchor_ = last;
+    state_ = Window::Reopen;
   }
 
  private:
@@ -85,7 +92,7 @@ class CircuitBreakerState {
   fx::i128 window_ = 0;  // floor(ts_ns / (window_ms * 1e6)), negative timestamps floored
   Price anchor_ = 0;
   Timestamp until_ = 0;
-  bool window_set_ = false;
+  Window state_ = Window::None;
   bool paused_ = false;
 };
 static_assert(sizeof(CircuitBreakerState) == 48);
