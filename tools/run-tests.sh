@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command: Release build + tests, ASan/UBSan build + tests, clang++-14 build + tests,
-# a short libFuzzer run, then the packaging checks. Exits non-zero if any stage fails; every
-# stage runs regardless, so one report shows everything that is broken.
+# a short libFuzzer run, the packaging checks, then the profile-guided build's digest check.
+# Exits non-zero if any stage fails; every stage runs regardless, so one report shows
+# everything that is broken.
 #
 #   bash tools/run-tests.sh            from the repository root
 #
-# Build trees: build/release, build/asan, build/clang, build/fuzz (reused between runs).
+# Build trees: build/release, build/asan, build/clang, build/fuzz, build/pgo (reused between runs).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -135,6 +136,21 @@ fi
 
 # 5. cascade::core from an embedding host: add_subdirectory, FetchContent, find_package.
 stage "packaging" bash tools/check-packaging.sh
+
+# 6. The profile-guided build (tools/pgo.sh, only its cascade tool: ~3 min on 2 cores) replays
+#    a crash day to the release build's digest.
+pgo_check() {
+  bash tools/pgo.sh build/pgo cascade >"$log_dir/pgo.log" 2>&1 || { tail -n 40 "$log_dir/pgo.log"; return 1; }
+  local day="$root/build/pgo/check.cev" a b
+  "$root/build/release/tools/cascade" gen crash --accounts 2000 --minutes 20 --calm-minutes 2 --drop-minutes 6 \
+    -o "$day" >/dev/null || return 1
+  a=$("$root/build/release/tools/cascade" replay "$day" | grep '^output digest') || return 1
+  b=$("$root/build/pgo/tools/cascade" replay "$day" | grep '^output digest') || return 1
+  echo "release: $a"
+  echo "pgo:     $b"
+  [[ "$a" == "$b" ]]
+}
+stage "pgo build and digest" pgo_check
 
 echo
 echo "=== summary ($((SECONDS - start)) s)"
