@@ -108,6 +108,16 @@ TEST_F(Cli, HelpWorksOnEveryCommand) {
   }
 }
 
+// --version names the build (compiler, build type and options): timings are only comparable
+// between builds made the same way. The replay report carries the same line.
+TEST_F(Cli, VersionNamesTheFormatAndTheBuild) {
+  const Result r = cascade("--version");
+  EXPECT_EQ(r.code, 0);
+  const std::string first = "cascade " CASCADE_EXPECTED_VERSION " (event format v1)\nbuilt with " + std::string(CASCADE_EXPECTED_COMPILER) + " ";
+  EXPECT_EQ(r.out.rfind(first, 0), 0u) << r.out;
+  EXPECT_EQ(lines_of(r.out).size(), 2u) << r.out;
+}
+
 TEST_F(Cli, BadUsageExitsWith2) {
   Result r = cascade("");
   EXPECT_EQ(r.code, 2);
@@ -284,7 +294,9 @@ TEST_F(Cli, ReplayReportIsDeterministicAndItsDigestMatchesTheOutput) {
   ASSERT_NE(a_report.find(file_line), std::string::npos);
   a_report.erase(a_report.find(file_line), file_line.size());
   EXPECT_EQ(a_report, without_timing(b.out));
-  const std::vector<std::string> timing(lines.end() - 3, lines.end());
+  std::vector<std::string> timing(lines.end() - 4, lines.end());
+  EXPECT_EQ(timing[0].rfind("build           " + std::string(CASCADE_EXPECTED_COMPILER) + " ", 0), 0u) << timing[0];
+  timing.erase(timing.begin());
   EXPECT_EQ(timing[0].rfind("wall time       ", 0), 0u);
   EXPECT_EQ(timing[1].rfind("engine time     ", 0), 0u);
   EXPECT_EQ(timing[2].rfind("input rate      ", 0), 0u);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "cascade/wire.hpp"
 #include "cli/commands.hpp"
 
 namespace {
@@ -63,7 +64,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--version") {
-    std::printf("cascade 0.1.0 (event format v1)\n");
+    std::printf("cascade %s (event format v%u)\nbuilt with %s\n", CASCADE_VERSION, unsigned{cascade::wire::kFormatVersion},
+                CASCADE_BUILD_INFO);
     return 0;
   }
   for (const Command& c : kCommands)

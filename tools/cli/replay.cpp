@@ -582,6 +582,7 @@ int cmd_replay(int argc, char** argv) {
                 fixed(noise.gaps_10us_per_s, 1) + ",\"gaps_over_20us_per_s\":" + fixed(noise.gaps_20us_per_s, 1) +
                 ",\"gaps_over_50us_per_s\":" + fixed(noise.gaps_50us_per_s, 1) + ",\"max_gap_ns\":" +
                 fixed(noise.max_gap_ns, 0) + ",\"lost_share\":" + fixed(noise.lost_share, 5) + "}";
+    report += ",\"build\":" + json_string(CASCADE_BUILD_INFO);
     report += ",\"wall_ns\":" + std::to_string(wall_ns) + ",\"engine_ns\":" + std::to_string(engine_ns) +
               ",\"events_per_second\":" +
               std::to_string(static_cast<std::uint64_t>(rate));
@@ -633,6 +634,7 @@ int cmd_replay(int argc, char** argv) {
       report += buf;
     }
     if (args.has("plot")) report += "plots           " + plot_message + "\n";
+    report += "build           " CASCADE_BUILD_INFO "\n";
     std::snprintf(buf, sizeof buf, "wall time       %.3f ms\nengine time     %.3f ms\ninput rate      %.0f events/s\n",
                   static_cast<double>(wall_ns) / 1e6, engine_seconds * 1e3, rate);
     report += buf;
