@@ -23,6 +23,8 @@ using namespace cascade::scenario;
 using i128 = __int128;
 
 const std::string kKlines = std::string(CASCADE_DATA_DIR) + "/crash/binance-um-klines-1m/BTCUSDT-1m-2025-10-10_2000-2359.csv";
+const std::string kNovemberKlines =
+    std::string(CASCADE_DATA_DIR) + "/crash/binance-um-klines-1m/BTCUSDT-1m-2025-11-04_1800-2359.csv";
 
 // A day small enough for a test: 20 minutes, 5 of calm, an 8-minute drop, 4 of rebound.
 Params small(Kind kind, std::uint32_t accounts = 3'000) {
@@ -341,6 +343,36 @@ TEST(Scenario, TenOctoberCandlesDriveACrash) {
   EXPECT_GT(g.summary.liquidations, 100u);
   const Replayed r = replay(g, 100'000);
   EXPECT_EQ(r.liquidations, g.summary.liquidations);
+}
+
+// 4 November 2025, 18:00-23:59 UTC: a grind, BTC down 2.2% to its day's low of 98,888.8 in the
+// 21:35 candle, liquidating mostly longs.
+TEST(Scenario, FourNovemberCandlesDriveAGrind) {
+  std::ifstream probe(kNovemberKlines);
+  if (!probe) GTEST_SKIP() << "crash-day candles not found at " << kNovemberKlines << " (set CASCADE_DATA_DIR)";
+  IndexPath ip;
+  std::int64_t start = 0;
+  std::string error;
+  ASSERT_TRUE(load_binance_klines(kNovemberKlines, ip, start, error)) << error;
+  EXPECT_EQ(start, 1'762'279'200'000);  // 2025-11-04 18:00 UTC
+  EXPECT_EQ(ip.points().size(), 360u * 4);
+  EXPECT_DOUBLE_EQ(ip.first(), 101'074.8);
+  EXPECT_DOUBLE_EQ(ip.low().price, 98'888.8);
+  EXPECT_EQ((start + ip.low().t_ms) / 60'000 * 60'000, 1'762'292'100'000);  // in the 21:35 candle
+
+  Params p = preset(Kind::Crash);
+  p.index_klines = kNovemberKlines;
+  p.accounts = 2'000;
+  p.tick_ms = 1000;
+  p.mm_levels = 3;
+  p.taker_rate = 5;
+  const Generated g = make(p);
+  EXPECT_EQ(g.summary.rejects, 0u);
+  EXPECT_EQ(g.summary.start_ns, 1'762'279'200'000'000'000);
+  EXPECT_GT(g.summary.liquidations, 100u);
+  const Replayed r = replay(g, 100'000);
+  EXPECT_EQ(r.liquidations, g.summary.liquidations);
+  EXPECT_GT(r.long_usd, 2 * r.short_usd);  // mostly longs, as on the day (about 80%)
 }
 
 }  // namespace
