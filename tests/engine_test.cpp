@@ -681,6 +681,61 @@ TEST_F(EngineTest, StopWhoseConditionHoldsTriggersOnArrival) {
   EXPECT_EQ(eng.live_orders(), 1u);
 }
 
+// A stop flagged mark_trigger waits for the mark price (here the index: no two-sided book),
+// fires at the end of the input event that moved it, and reports the mark in last_price.
+TEST_F(EngineTest, MarkStopFiresOnTheMarkNotTheLastTrade) {
+  rest({lim(1, B, Buy, 95, 5), lim(2, B, Buy, 90, 5)});
+  auto sl = stop_mkt(3, A, Sell, 97, 2);
+  sl.flags = order_flags::kMarkTrigger;
+  EXPECT_EQ(send(sl), (Lines{"accepted 3", "margin acct=1 c=0 eq=0 im=0 mm=0"}));  // no mark yet
+  // Index 100: mark 100, above the trigger.
+  EXPECT_EQ(send(t::index_price(0, 0, I, 100)), (Lines{"mark 0 mark=100 index=100 last=0"}));
+  // A trade at 95 moves the last price through 97: a last-price stop would fire, this one
+  // waits (the mark is still the index, 100).
+  EXPECT_EQ(send(mkt(4, C, Sell, 1)), (Lines{"accepted 4", "fill maker=1/2 taker=4/3 sell 1@95 leaves=4/0",
+                                             "position acct=2 inst=0 size=1 entry=95000000 pnl=0",
+                                             "position acct=3 inst=0 size=-1 entry=-95000000 pnl=0",
+                                             "margin acct=2 c=0 eq=5000000 im=0 mm=0",
+                                             "margin acct=3 c=0 eq=-5000000 im=0 mm=0", "depth 0 buy 95 qty=4 n=1",
+                                             "top 0 bid=4@95 ask=0@0"}));
+  EXPECT_EQ(eng.live_orders(), 3u);
+  // Index 96: mark 96 <= 97, the stop fires after the event's own processing and sells into
+  // the bids; its fills end the event's output as usual.
+  EXPECT_EQ(send(t::index_price(0, 0, I, 96)), (Lines{"stop id=3 acct=1 trigger=97 last=96",
+                                                      "fill maker=1/2 taker=3/1 sell 2@95 leaves=2/0 flags=8",
+                                                      "position acct=2 inst=0 size=3 entry=285000000 pnl=0",
+                                                      "position acct=1 inst=0 size=-2 entry=-190000000 pnl=0",
+                                                      "margin acct=1 c=0 eq=-2000000 im=0 mm=0",
+                                                      "margin acct=2 c=0 eq=3000000 im=0 mm=0",
+                                                      "depth 0 buy 95 qty=2 n=1", "top 0 bid=2@95 ask=0@0",
+                                                      "mark 0 mark=96 index=96 last=95"}));
+  EXPECT_EQ(eng.live_orders(), 2u);
+}
+
+// Mark stops: only on stop orders; cancelled like any stop; one arriving already triggered
+// fires at the end of its own event.
+TEST_F(EngineTest, MarkStopRulesFlagCancelArrivalAndOrder) {
+  auto bad = lim(1, A, Buy, 100, 1);
+  bad.flags = order_flags::kMarkTrigger;
+  EXPECT_EQ(send(bad), Lines{"rejected 1 invalid_flags"});
+  ASSERT_EQ(send(t::index_price(0, 0, I, 100)), (Lines{"mark 0 mark=100 index=100 last=0"}));
+  auto far = stop_mkt(2, A, Buy, 150, 1);
+  far.flags = order_flags::kMarkTrigger;
+  EXPECT_EQ(send(far), (Lines{"accepted 2", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
+  EXPECT_EQ(send(cxl(2, A)), (Lines{"cancelled id=2 acct=1 inst=0 buy qty=1 user", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
+  rest({lim(3, B, Sell, 100, 5)});
+  // Arrives triggered (mark 100 >= 99): fires at the end of its own event.
+  auto now = stop_mkt(4, A, Buy, 99, 1);
+  now.flags = order_flags::kMarkTrigger;
+  EXPECT_EQ(send(now), (Lines{"accepted 4", "stop id=4 acct=1 trigger=99 last=100",
+                              "fill maker=3/2 taker=4/1 buy 1@100 leaves=4/0 flags=8",
+                              "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
+                              "position acct=1 inst=0 size=1 entry=100000000 pnl=0",
+                              "margin acct=1 c=0 eq=0 im=0 mm=0", "margin acct=2 c=0 eq=0 im=0 mm=0",
+                              "depth 0 sell 100 qty=4 n=1", "top 0 bid=0@0 ask=4@100"}));
+  EXPECT_EQ(eng.live_orders(), 1u);
+}
+
 TEST_F(EngineTest, StopsWaitUntilTheFirstTrade) {
   // No last trade price yet: not even a sell stop fires.
   EXPECT_EQ(send(stop_mkt(1, A, Sell, 100, 1)), (Lines{"accepted 1", "margin acct=1 c=0 eq=0 im=0 mm=0"}));

@@ -212,7 +212,7 @@ const std::vector<ValueTable>& value_tables() {
       enum_table<InsuranceReason>("InsuranceReason"),
       enum_table<DecodeError>("DecodeError"),
       FLAGS(header_flags, V(kSynthetic)),
-      FLAGS(order_flags, V(kPostOnly), V(kReduceOnly)),
+      FLAGS(order_flags, V(kPostOnly), V(kReduceOnly), V(kMarkTrigger)),
       FLAGS(fill_flags, V(kLiquidation), V(kBackstop), V(kDeleverage), V(kStopTriggered)),
   };
   return all;
@@ -456,7 +456,7 @@ TEST(FormatDoc, EnumAndFlagTablesMatchTheCode) {
 
 TEST(FormatDoc, FlagSetsAreComplete) {
   EXPECT_EQ(header_flags::kAll, header_flags::kSynthetic);
-  EXPECT_EQ(order_flags::kAll, order_flags::kPostOnly | order_flags::kReduceOnly);
+  EXPECT_EQ(order_flags::kAll, order_flags::kPostOnly | order_flags::kReduceOnly | order_flags::kMarkTrigger);
 }
 
 TEST(FormatDoc, NoStaleValueTables) {

@@ -222,7 +222,7 @@ TEST(TextFormat, UnnamedEnumAndFlagValuesAreNumbers) {
   o.side = static_cast<Side>(0);
   o.order_type = static_cast<OrderType>(9);
   o.tif = static_cast<TimeInForce>(200);
-  o.flags = order_flags::kPostOnly | 0x84;
+  o.flags = order_flags::kPostOnly | 0x88;
   o.stp = static_cast<SelfTradePrevention>(4);
   Rejected rj = make<Rejected>();
   rj.reason = static_cast<RejectReason>(999);
@@ -238,7 +238,7 @@ TEST(TextFormat, UnnamedEnumAndFlagValuesAreNumbers) {
   EXPECT_EQ(text,
             "# cascade v1 kind=input created_ns=0 creator=\"x\"\n"
             "new_order seq=0 ts=0 order_id=0 account=0 instrument=0 side=0 type=9 tif=200 price=0 qty=0 "
-            "order_flags=post_only|0x84 stp=4\n"
+            "order_flags=post_only|0x88 stp=4\n"
             "rejected seq=0 ts=0 input_type=126 reason=999 id=0 account=0 instrument=0\n"
             "fill seq=0 ts=0 instrument=0 price=0 qty=0 aggressor=0 maker_order_id=0 maker_account=0 maker_leaves=0 "
             "maker_fee=0 taker_order_id=0 taker_account=0 taker_leaves=0 taker_fee=0 fill_flags=0xf0\n");
@@ -586,7 +586,7 @@ TEST(TextFormatErrors, MessagesNameTheLineAndKey) {
       {"new_order seq=1 ts=1 tif=256\n",
        "line 1: new_order: key 'tif': unknown value '256' (expected gtc, ioc or fok, or a number)"},
       {"new_order seq=1 ts=1 order_flags=post_only|hidden\n",
-       "line 1: new_order: key 'order_flags': unknown flag 'hidden' (expected post_only or reduce_only joined by "
+       "line 1: new_order: key 'order_flags': unknown flag 'hidden' (expected post_only, reduce_only or mark_trigger joined by "
        "'|', or a number)"},
       {"new_order seq=1 ts=1 flags=synthetic|0x2\n",
        "line 1: new_order: key 'flags': 'synthetic|0x2' sets undefined header flags (only 'synthetic' exists)"},

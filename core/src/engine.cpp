@@ -89,6 +89,10 @@ struct Engine::Impl {
   AccountTable accounts;
   DepthTracker tracker;
   std::vector<Instrument> instruments;
+  // Stops triggered by the mark price, per instrument (docs/matching.md, "Stop orders"); kept
+  // apart from Instrument so its layout, read on every event, stays as it is.
+  std::vector<StopBook> mark_stops;
+  std::uint32_t mark_stop_count = 0;  // live mark stops of all instruments: 0 skips the checks
   EventOutput output;
   MarginEngine margin;
 
@@ -118,7 +122,7 @@ struct Engine::Impl {
   std::uint64_t cascade_steps = 0;
   LiquidationTotals liq{};
 
-  explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments) {
+  explicit Impl(const EngineConfig& c) : cfg(c), instruments(c.max_instruments), mark_stops(c.max_instruments) {
     const std::size_t units = std::size_t{c.max_accounts} + c.max_positions + 1;
     if (!pool.init(c.max_orders, c.huge_pages) || !index.init(c.max_orders, &pool, c.huge_pages) || !accounts.init(c.max_accounts, &pool) ||
         !tracker.init(std::size_t{c.max_orders} + 16) || !margin.init(c, &accounts, &output) ||
@@ -451,21 +455,52 @@ struct Engine::Impl {
       if (o == kNilOrder) return;
       const PosIdx pos = load_ahead(ins, o, ahead);
       ins.stops.unlink(o);
-      OrderNode& n = pool[o];
-      margin.remove_order(pos, MarginEngine::terms(n));
-      n.state = OrderState::Incoming;
-      auto st = make<wire::StopTriggered>();
-      st.order_id = n.id;
-      st.account = n.account;
-      st.instrument = id;
-      st.trigger_price = n.trigger;
-      st.last_price = ins.last;
-      emit(st);
-      margin.touch_orders(n.account);
-      // stop-market -> market with the stop's worst price; stop-limit -> limit, same tif.
-      Incoming in = from_node(o, pos, n.price, n.qty, n.type == OrderType::StopMarket, wire::fill_flags::kStopTriggered);
-      match(ins, in);
+      fire_stop(ins, id, o, pos, ins.last);
     }
+  }
+
+  // An unlinked stop that fired at price `at` becomes the order it stands for and trades.
+  void fire_stop(Instrument& ins, InstrumentId id, OrderIdx o, PosIdx pos, Price at) noexcept {
+    OrderNode& n = pool[o];
+    margin.remove_order(pos, MarginEngine::terms(n));
+    n.state = OrderState::Incoming;
+    auto st = make<wire::StopTriggered>();
+    st.order_id = n.id;
+    st.account = n.account;
+    st.instrument = id;
+    st.trigger_price = n.trigger;
+    st.last_price = at;
+    emit(st);
+    margin.touch_orders(n.account);
+    // stop-market -> market with the stop's worst price; stop-limit -> limit, same tif.
+    Incoming in = from_node(o, pos, n.price, n.qty, n.type == OrderType::StopMarket, wire::fill_flags::kStopTriggered);
+    match(ins, in);
+  }
+
+  // Fires one mark-price stop, if any is triggered at the marks just computed: on the lowest
+  // instrument id, the first in that book's firing order; then the last-price stops its trades
+  // trigger. Only an instrument whose mark was computed during this event can hold a newly
+  // triggered one (accepting a stop computes its instrument's mark too). True if one fired: the
+  // caller computes the marks again before looking for the next.
+  bool fire_mark_stop() noexcept {
+    if (mark_stop_count == 0) return false;
+    InstrumentId id = kAllInstruments;
+    OrderIdx o = kNilOrder;
+    for (std::uint32_t k = 0; k < margin.touched_marks(); ++k) {
+      const InstrumentId i = margin.touched_mark(k);
+      if (i >= id || mark_stops[i].empty() || margin.mark(i) == 0) continue;
+      const OrderIdx t = mark_stops[i].first_triggered(margin.mark(i));
+      if (t == kNilOrder) continue;
+      id = i;
+      o = t;
+    }
+    if (o == kNilOrder) return false;
+    Instrument& ins = instruments[id];
+    mark_stops[id].unlink(o);
+    --mark_stop_count;
+    fire_stop(ins, id, o, pos_of(pool[o]), margin.mark(id));
+    run_stops(ins, id);
+    return true;
   }
 
   // A chain of stops (an order crossing into other traders' stops, each of their fills
@@ -619,6 +654,7 @@ struct Engine::Impl {
     const bool post_only = o.flags & order_flags::kPostOnly;
     if (post_only && !(o.order_type == OrderType::Limit && o.tif == TimeInForce::GTC))
       return reject(ev, RejectReason::InvalidFlags);
+    if ((o.flags & order_flags::kMarkTrigger) && !is_stop(o.order_type)) return reject(ev, RejectReason::InvalidFlags);
     const bool market = o.order_type == OrderType::Market || o.order_type == OrderType::StopMarket;
     if (market && o.tif == TimeInForce::GTC) return reject(ev, RejectReason::InvalidTimeInForce);
     if (o.qty <= 0 || o.qty > def.max_order_qty) return reject(ev, RejectReason::InvalidQuantity);
@@ -696,7 +732,12 @@ struct Engine::Impl {
       index.insert(o.order_id, idx);
       accounts.push_back(o.account, idx);
       ++ins.live;
-      ins.stops.push_back(idx);
+      if (o.flags & order_flags::kMarkTrigger) {
+        mark_stops[o.instrument].push_back(idx);  // checked when the marks are next computed
+        ++mark_stop_count;
+      } else {
+        ins.stops.push_back(idx);
+      }
       margin.add_order(pos, MarginEngine::terms(n));
     } else {
       Incoming in{};
@@ -739,10 +780,19 @@ struct Engine::Impl {
     emit_cancelled(n.id, n.account, n.instrument, n.side, n.qty, reason);
     if (n.state == OrderState::Stop) {
       margin.remove_order(pos_of(n), MarginEngine::terms(n));
-      ins.stops.unlink(o);
+      unlink_stop(ins, o);
       release(ins, o);
     } else {
       remove_resting(ins, o);
+    }
+  }
+
+  void unlink_stop(Instrument& ins, OrderIdx o) noexcept {
+    if (pool[o].flags & order_flags::kMarkTrigger) {
+      mark_stops[pool[o].instrument].unlink(o);
+      --mark_stop_count;
+    } else {
+      ins.stops.unlink(o);
     }
   }
 
@@ -830,20 +880,23 @@ struct Engine::Impl {
     const auto n = static_cast<std::uint32_t>(levels);
     const bool reuse = ins.defined && ins.book.levels() == n;
     OrderBook book;
-    StopBook stops;
+    StopBook stops, marked;
     if (!reuse && (!book.init(d.instrument, d.min_price, d.tick_size, n, &pool, &tracker) ||
-                   !stops.init(d.min_price, d.tick_size, n, &pool)))
+                   !stops.init(d.min_price, d.tick_size, n, &pool) || !marked.init(d.min_price, d.tick_size, n, &pool)))
       return reject(ev, RejectReason::InstrumentCapacity);
     if (!margin.define(d)) return reject(ev, RejectReason::InstrumentCapacity);
     if (reuse) {
       ins.book.init(d.instrument, d.min_price, d.tick_size, n, &pool, &tracker);  // reuses memory
       ins.stops.init(d.min_price, d.tick_size, n, &pool);
+      mark_stops[d.instrument].init(d.min_price, d.tick_size, n, &pool);
     } else {
       ins.book = std::move(book);
       ins.stops = std::move(stops);
+      mark_stops[d.instrument] = std::move(marked);
       if (cfg.prefault) {
         ins.book.commit();
         ins.stops.commit();
+        mark_stops[d.instrument].commit();
       }
     }
     ins.def = d;
@@ -930,7 +983,8 @@ struct Engine::Impl {
 
   void run_cascade() noexcept {
     if (!cfg.liquidation) {
-      refresh_marks();
+      do refresh_marks();
+      while (fire_mark_stop());
       margin.evaluate_pending();
       margin.clear_candidates();
       return;
@@ -939,6 +993,7 @@ struct Engine::Impl {
     std::uint64_t steps = 0;
     for (;;) {
       refresh_marks();
+      if (fire_mark_stop()) continue;  // mark stops before liquidations, one at a time
       margin.evaluate_pending();
       detect(depth);
       if (liq_queue.empty()) break;
@@ -1729,10 +1784,12 @@ void SnapshotAccess::save(const Engine& e, snap::Writer& w) {
     for (std::uint32_t i = b.level(0).count ? 0 : b.next_worse(Side::Sell, 0); i != OrderBook::kNone;
          i = b.next_worse(Side::Sell, i))
       for (OrderIdx o = b.level(i).head; o != kNilOrder; o = m.pool[o].next) save_order(m.pool[o], w);
-    if (ins.stops.empty()) continue;
-    for (const Side s : {Side::Buy, Side::Sell})
-      for (std::uint32_t i = 0; i < ins.stops.levels(); ++i)
-        for (OrderIdx o = ins.stops.queue_head(s, i); o != kNilOrder; o = m.pool[o].next) save_order(m.pool[o], w);
+    for (const StopBook* stops : {&ins.stops, &m.mark_stops[id]}) {
+      if (stops->empty()) continue;
+      for (const Side s : {Side::Buy, Side::Sell})
+        for (std::uint32_t i = 0; i < stops->levels(); ++i)
+          for (OrderIdx o = stops->queue_head(s, i); o != kNilOrder; o = m.pool[o].next) save_order(m.pool[o], w);
+    }
   }
 
   // Each account's live orders in acceptance order (mass cancel and reduce-only walk it).
@@ -1796,11 +1853,13 @@ bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& erro
         const auto levels = static_cast<std::uint32_t>((d.max_price - d.min_price) / d.tick_size + 1);
         Instrument& ins = m.instruments[id];
         if (!m.margin.define(d) || !ins.book.init(id, d.min_price, d.tick_size, levels, &m.pool, &m.tracker) ||
-            !ins.stops.init(d.min_price, d.tick_size, levels, &m.pool))
+            !ins.stops.init(d.min_price, d.tick_size, levels, &m.pool) ||
+            !m.mark_stops[id].init(d.min_price, d.tick_size, levels, &m.pool))
           return fail("out of memory for an instrument's book");
         if (c.prefault) {
           ins.book.commit();
           ins.stops.commit();
+          m.mark_stops[id].commit();
         }
         ins.def = d;
         ins.defined = true;
@@ -1837,6 +1896,7 @@ bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& erro
         const bool stop = n.state == OrderState::Stop;
         if (!ins || n.account >= c.max_accounts || n.id == 0 || !valid_side(n.side) ||
             (n.state != OrderState::Resting && !stop) || stop != is_stop(n.type) || n.qty <= 0 ||
+            (n.flags & ~order_flags::kAll) ||
             m.index.find(n.id) != kNilOrder)
           return fail("bad order record");
         const Price at = stop ? n.trigger : n.price;
@@ -1847,7 +1907,14 @@ bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& erro
         if (o == kNilOrder) return fail("more orders than max_orders");
         m.pool[o] = n;
         m.index.insert(n.id, o);
-        if (stop) ins->stops.push_back(o); else ins->book.push_back(o);
+        if (!stop) {
+          ins->book.push_back(o);
+        } else if (n.flags & order_flags::kMarkTrigger) {
+          m.mark_stops[n.instrument].push_back(o);
+          ++m.mark_stop_count;
+        } else {
+          ins->stops.push_back(o);
+        }
         ++ins->live;
         m.margin.add_order(pos, MarginEngine::terms(m.pool[o]));
         ++orders;

@@ -89,7 +89,9 @@ constexpr Name kStages[] = {{1, "triggered"}, {2, "orders_cancelled"}, {3, "book
                             {8, "socialized"}};
 constexpr Name kInsuranceReasons[] = {{1, "liquidation_fee"}, {2, "liquidation_surplus"}, {3, "bankruptcy_payout"},
                                      {4, "funding_remainder"}};
-constexpr Name kOrderFlags[] = {{order_flags::kPostOnly, "post_only"}, {order_flags::kReduceOnly, "reduce_only"}};
+constexpr Name kOrderFlags[] = {{order_flags::kPostOnly, "post_only"},
+                                 {order_flags::kReduceOnly, "reduce_only"},
+                                 {order_flags::kMarkTrigger, "mark_trigger"}};
 constexpr Name kFillFlags[] = {{fill_flags::kLiquidation, "liquidation"}, {fill_flags::kBackstop, "backstop"},
                                {fill_flags::kDeleverage, "deleverage"}, {fill_flags::kStopTriggered, "stop_triggered"}};
 constexpr Name kHeaderFlags[] = {{header_flags::kSynthetic, "synthetic"}};

@@ -528,6 +528,8 @@ void RandomEvents::gen_new_order() {
   if (post_only) o.flags |= order_flags::kPostOnly;
   const bool reduce_only = rng_.per_mille(100);
   if (reduce_only) o.flags |= order_flags::kReduceOnly;
+  const bool mark_stop = o.type == OrderType::StopMarket || o.type == OrderType::StopLimit;
+  if (mark_stop && (o.id & 3) == 0) o.flags |= order_flags::kMarkTrigger;  // no draw: the stream stays as it was
   o.stp = static_cast<SelfTradePrevention>(rng_.below(4));
   o.qty = pick_qty(m);
   // A reduce-only order mostly faces the position, for up to its size (sometimes a bit more).
@@ -607,7 +609,8 @@ void RandomEvents::gen_new_order() {
           o.stp = static_cast<SelfTradePrevention>(3 + small);
           break;
         case 7:
-          o.flags |= static_cast<std::uint8_t>(4u << rng_.below(6));
+          // an unknown bit, or the mark trigger on an order that is not a stop
+          o.flags |= static_cast<std::uint8_t>(rng_.below(6) == 0 ? order_flags::kMarkTrigger : 8u << rng_.below(5));
           break;
         case 8:
           o.flags |= order_flags::kPostOnly;

@@ -452,7 +452,7 @@ void ReferenceEngine::process(const EventView& event, EventBuffer& out) {
 
   // docs/liquidation.md: the cascade runs after the event's own processing. It may change any
   // book, so the books the event did not touch are snapshotted first (they are unchanged).
-  if (config_.liquidation && !units_below().empty()) {
+  if (mark_stop_triggered() || (config_.liquidation && !units_below().empty())) {
     for (const auto& [id, ins] : instruments_)
       if (!before.count(id)) before.emplace(id, snapshot(id));
     run_cascade();
@@ -707,6 +707,7 @@ void ReferenceEngine::on_new_order(const wire::NewOrder& m) {
   // 5. flags
   if (m.flags & ~order_flags::kAll) return reject(R::InvalidFlags);
   if (post_only && !(m.order_type == OrderType::Limit && m.tif == TimeInForce::GTC)) return reject(R::InvalidFlags);
+  if ((m.flags & order_flags::kMarkTrigger) && !is_stop) return reject(R::InvalidFlags);
   // 6. market and stop-market are IOC or FOK
   if (is_market && m.tif == TimeInForce::GTC) return reject(R::InvalidTimeInForce);
   // 7. quantity
@@ -1030,10 +1031,12 @@ void ReferenceEngine::check_stops(InstrumentId instrument) {
     if (ins.last == 0) return;  // no trade yet: no last trade price to reach a trigger
     const Order* pick = nullptr;
     for (const Order& s : ins.stops) {  // in acceptance order: the first of equals wins
+      if (by_mark(s)) continue;
       if (s.side == Side::Buy && ins.last >= s.trigger && (!pick || s.trigger < pick->trigger)) pick = &s;
     }
     if (!pick) {
       for (const Order& s : ins.stops) {
+        if (by_mark(s)) continue;
         if (s.side == Side::Sell && ins.last <= s.trigger && (!pick || s.trigger > pick->trigger)) pick = &s;
       }
     }
@@ -1051,6 +1054,42 @@ void ReferenceEngine::check_stops(InstrumentId instrument) {
     // stop-market -> market with the stop's price as worst price; stop-limit -> limit.
     run_incoming(o, fill_flags::kStopTriggered);
   }
+}
+
+// A stop triggered by the mark price (order flag kMarkTrigger): buy when mark >= trigger, sell
+// when mark <= trigger; no mark, no trigger.
+const ReferenceEngine::Order* ReferenceEngine::mark_stop_triggered() const {
+  for (const auto& [id, ins] : instruments_) {  // the lowest instrument id first
+    const Price mark = mark_of(ins);
+    if (mark == 0) continue;
+    const Order* pick = nullptr;
+    for (const Order& s : ins.stops)
+      if (by_mark(s) && s.side == Side::Buy && mark >= s.trigger && (!pick || s.trigger < pick->trigger)) pick = &s;
+    if (!pick)
+      for (const Order& s : ins.stops)
+        if (by_mark(s) && s.side == Side::Sell && mark <= s.trigger && (!pick || s.trigger > pick->trigger)) pick = &s;
+    if (pick) return pick;
+  }
+  return nullptr;
+}
+
+bool ReferenceEngine::fire_mark_stop() {
+  const Order* pick = mark_stop_triggered();
+  if (!pick) return false;
+  const Price mark = mark_of(instruments_.at(pick->instrument));
+  Order o = take_out(pick->id);
+  o.waiting_stop = false;
+  auto t = wire::make<wire::StopTriggered>();
+  t.order_id = o.id;
+  t.account = o.account;
+  t.instrument = o.instrument;
+  t.trigger_price = o.trigger;
+  t.last_price = mark;
+  emit(t);
+  ++mark_stops_fired_;
+  run_incoming(o, fill_flags::kStopTriggered);
+  check_stops(o.instrument);  // the last-price stops its trades trigger
+  return true;
 }
 
 // =============================================================================================
@@ -1479,6 +1518,10 @@ void ReferenceEngine::run_cascade() {
     // Every step closes part of a position or writes off a loss, so a cascade ends; a
     // runaway loop is a bug of this model.
     if (steps > 100'000) throw std::logic_error("reference engine: liquidation cascade does not end");
+    // "Stops triggered by the mark price fire first, one at a time, the marks computed again
+    // after each".
+    if (fire_mark_stop()) continue;
+    if (!config_.liquidation) return;
     for (Unit u : units_below()) {
       if (std::find(queue.begin(), queue.end(), u) != queue.end()) continue;
       u.depth = depth;

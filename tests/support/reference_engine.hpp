@@ -82,6 +82,7 @@ class ReferenceEngine {
   std::vector<OrderState> orders() const;  // every live order, by id
   // Liquidation checks: no unit is left that docs/liquidation.md would liquidate.
   bool any_unit_below() const { return !units_below().empty(); }
+  std::uint64_t mark_stops_fired() const { return mark_stops_fired_; }
   bool paused(InstrumentId id) const;
 
  private:
@@ -222,6 +223,10 @@ class ReferenceEngine {
   bool fok_fillable(const Order& o, const Instrument& ins, Price limit) const;
   void run_incoming(Order o, std::uint8_t fill_flags);
   void check_stops(InstrumentId instrument);
+  bool fire_mark_stop();  // true if a stop triggered by the mark price fired
+  std::uint64_t mark_stops_fired_ = 0;
+  const Order* mark_stop_triggered() const;
+  static bool by_mark(const Order& o) { return (o.flags & order_flags::kMarkTrigger) != 0; }
   void rest(const Order& o);
   Order take_out(OrderId id);                          // removes a live order from its list and from orders_
   void cancel(OrderId id, wire::CancelReason reason);  // a live order

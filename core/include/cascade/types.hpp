@@ -46,7 +46,8 @@ enum class SelfTradePrevention : std::uint8_t {
 namespace order_flags {
 inline constexpr std::uint8_t kPostOnly = 1;
 inline constexpr std::uint8_t kReduceOnly = 2;
-inline constexpr std::uint8_t kAll = kPostOnly | kReduceOnly;
+inline constexpr std::uint8_t kMarkTrigger = 4;  // a stop triggered by the mark price, not the last trade
+inline constexpr std::uint8_t kAll = kPostOnly | kReduceOnly | kMarkTrigger;
 }  // namespace order_flags
 
 }  // namespace cascade
