@@ -736,6 +736,29 @@ TEST_F(EngineTest, MarkStopRulesFlagCancelArrivalAndOrder) {
   EXPECT_EQ(eng.live_orders(), 1u);
 }
 
+// Classic bug, mark-price edition: a mark stop whose trade moves the mark fires the next one.
+// Mark = median(index, best bid, best ask): 99 with the index at 90 and the book 99/101.
+TEST_F(EngineTest, MarkStopTradesMoveTheMarkAndFireTheNext) {
+  rest({lim(1, B, Buy, 99, 1), lim(2, B, Buy, 92, 5), lim(3, B, Sell, 101, 5)});
+  ASSERT_EQ(send(t::index_price(0, 0, I, 90)), (Lines{"mark 0 mark=99 index=90 last=0"}));
+  auto waits = stop_mkt(4, C, Sell, 95, 1);
+  waits.flags = order_flags::kMarkTrigger;
+  EXPECT_EQ(send(waits), (Lines{"accepted 4", "margin acct=3 c=0 eq=0 im=0 mm=0"}));
+  auto fires = stop_mkt(5, A, Sell, 99, 1);
+  fires.flags = order_flags::kMarkTrigger;
+  // Stop 5 sells at 99, emptying that bid: the mark falls to median(90, 92, 101) = 92, which
+  // fires stop 4 before the event ends.
+  Lines stops_and_fills;
+  for (const std::string& l : send(fires))
+    if (l.rfind("stop ", 0) == 0 || l.rfind("fill ", 0) == 0 || l.rfind("mark ", 0) == 0) stops_and_fills.push_back(l);
+  EXPECT_EQ(stops_and_fills, (Lines{"stop id=5 acct=1 trigger=99 last=99",
+                                    "fill maker=1/2 taker=5/1 sell 1@99 leaves=0/0 flags=8",
+                                    "stop id=4 acct=3 trigger=95 last=92",
+                                    "fill maker=2/2 taker=4/3 sell 1@92 leaves=4/0 flags=8",
+                                    "mark 0 mark=92 index=90 last=92"}));
+  EXPECT_EQ(eng.live_orders(), 2u);
+}
+
 TEST_F(EngineTest, StopsWaitUntilTheFirstTrade) {
   // No last trade price yet: not even a sell stop fires.
   EXPECT_EQ(send(stop_mkt(1, A, Sell, 100, 1)), (Lines{"accepted 1", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
