@@ -318,60 +318,55 @@ TEST(Scenario, KlinesWalkEachCandleThroughOpenHighLowClose) {
   std::remove(path.c_str());
 }
 
-TEST(Scenario, TenOctoberCandlesDriveACrash) {
-  std::ifstream probe(kKlines);
-  if (!probe) GTEST_SKIP() << "crash-day candles not found at " << kKlines << " (set CASCADE_DATA_DIR)";
+// A real day's candles: the index path loads as the file says (start, four points a minute,
+// first price, low and its candle), and a small crash day generated on it replays with the
+// generator's liquidations and no rejects.
+struct Candles {
+  std::string path;
+  std::int64_t start_ms;
+  std::size_t minutes;
+  double first, low;
+  std::int64_t low_candle_ms;
+};
+
+Replayed candles_day(const Candles& c) {
   IndexPath ip;
   std::int64_t start = 0;
   std::string error;
-  ASSERT_TRUE(load_binance_klines(kKlines, ip, start, error)) << error;
-  EXPECT_EQ(start, 1'760'126'400'000);  // 2025-10-10 20:00 UTC
-  EXPECT_EQ(ip.points().size(), 240u * 4);
-  EXPECT_DOUBLE_EQ(ip.first(), 116'605.2);
-  EXPECT_DOUBLE_EQ(ip.low().price, 101'516.5);
-  EXPECT_EQ((start + ip.low().t_ms) / 60'000 * 60'000, 1'760'131'200'000);  // in the 21:20 candle
+  EXPECT_TRUE(load_binance_klines(c.path, ip, start, error)) << error;
+  EXPECT_EQ(start, c.start_ms);
+  EXPECT_EQ(ip.points().size(), c.minutes * 4);
+  EXPECT_DOUBLE_EQ(ip.first(), c.first);
+  EXPECT_DOUBLE_EQ(ip.low().price, c.low);
+  EXPECT_EQ((start + ip.low().t_ms) / 60'000 * 60'000, c.low_candle_ms);
 
   Params p = preset(Kind::Crash);
-  p.index_klines = kKlines;
+  p.index_klines = c.path;
   p.accounts = 2'000;
   p.tick_ms = 1000;
   p.mm_levels = 3;
   p.taker_rate = 5;
   const Generated g = make(p);
   EXPECT_EQ(g.summary.rejects, 0u);
-  EXPECT_EQ(g.summary.start_ns, 1'760'126'400'000'000'000);
+  EXPECT_EQ(g.summary.start_ns, c.start_ms * 1'000'000);
   EXPECT_GT(g.summary.liquidations, 100u);
   const Replayed r = replay(g, 100'000);
   EXPECT_EQ(r.liquidations, g.summary.liquidations);
+  return r;
+}
+
+TEST(Scenario, TenOctoberCandlesDriveACrash) {
+  if (!std::ifstream(kKlines)) GTEST_SKIP() << "crash-day candles not found at " << kKlines << " (set CASCADE_DATA_DIR)";
+  // 2025-10-10 20:00 UTC; the low in the 21:20 candle.
+  candles_day({kKlines, 1'760'126'400'000, 240, 116'605.2, 101'516.5, 1'760'131'200'000});
 }
 
 // 4 November 2025, 18:00-23:59 UTC: a grind, BTC down 2.2% to its day's low of 98,888.8 in the
 // 21:35 candle, liquidating mostly longs.
 TEST(Scenario, FourNovemberCandlesDriveAGrind) {
-  std::ifstream probe(kNovemberKlines);
-  if (!probe) GTEST_SKIP() << "crash-day candles not found at " << kNovemberKlines << " (set CASCADE_DATA_DIR)";
-  IndexPath ip;
-  std::int64_t start = 0;
-  std::string error;
-  ASSERT_TRUE(load_binance_klines(kNovemberKlines, ip, start, error)) << error;
-  EXPECT_EQ(start, 1'762'279'200'000);  // 2025-11-04 18:00 UTC
-  EXPECT_EQ(ip.points().size(), 360u * 4);
-  EXPECT_DOUBLE_EQ(ip.first(), 101'074.8);
-  EXPECT_DOUBLE_EQ(ip.low().price, 98'888.8);
-  EXPECT_EQ((start + ip.low().t_ms) / 60'000 * 60'000, 1'762'292'100'000);  // in the 21:35 candle
-
-  Params p = preset(Kind::Crash);
-  p.index_klines = kNovemberKlines;
-  p.accounts = 2'000;
-  p.tick_ms = 1000;
-  p.mm_levels = 3;
-  p.taker_rate = 5;
-  const Generated g = make(p);
-  EXPECT_EQ(g.summary.rejects, 0u);
-  EXPECT_EQ(g.summary.start_ns, 1'762'279'200'000'000'000);
-  EXPECT_GT(g.summary.liquidations, 100u);
-  const Replayed r = replay(g, 100'000);
-  EXPECT_EQ(r.liquidations, g.summary.liquidations);
+  if (!std::ifstream(kNovemberKlines))
+    GTEST_SKIP() << "crash-day candles not found at " << kNovemberKlines << " (set CASCADE_DATA_DIR)";
+  const Replayed r = candles_day({kNovemberKlines, 1'762'279'200'000, 360, 101'074.8, 98'888.8, 1'762'292'100'000});
   EXPECT_GT(r.long_usd, 2 * r.short_usd);  // mostly longs, as on the day (about 80%)
 }
 

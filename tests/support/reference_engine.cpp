@@ -1023,52 +1023,52 @@ void ReferenceEngine::run_incoming(Order o, std::uint8_t fill_flags) {
 // Stop orders
 // =============================================================================================
 
-// While any stop of the instrument is triggered by the last trade price, take one: buy stops
-// before sell stops; lowest buy trigger / highest sell trigger; ties by acceptance order.
+// The stop of `ins` that fires first at price `at`, among its last-price stops or (mark) its
+// mark-price ones: buy stops before sell stops; lowest buy trigger / highest sell trigger;
+// ties by acceptance order.
+const ReferenceEngine::Order* ReferenceEngine::first_triggered(const Instrument& ins, Price at, bool mark) const {
+  const Order* pick = nullptr;
+  for (const Order& s : ins.stops)  // in acceptance order: the first of equals wins
+    if (by_mark(s) == mark && s.side == Side::Buy && at >= s.trigger && (!pick || s.trigger < pick->trigger)) pick = &s;
+  if (pick) return pick;
+  for (const Order& s : ins.stops)
+    if (by_mark(s) == mark && s.side == Side::Sell && at <= s.trigger && (!pick || s.trigger > pick->trigger)) pick = &s;
+  return pick;
+}
+
+// StopTriggered (the price that fired it in last_price), then the order it becomes:
+// stop-market -> market with the stop's price as worst price; stop-limit -> limit.
+void ReferenceEngine::fire_stop(OrderId id, Price at) {
+  Order o = take_out(id);
+  o.waiting_stop = false;
+  auto t = wire::make<wire::StopTriggered>();
+  t.order_id = o.id;
+  t.account = o.account;
+  t.instrument = o.instrument;
+  t.trigger_price = o.trigger;
+  t.last_price = at;
+  emit(t);
+  run_incoming(o, fill_flags::kStopTriggered);
+}
+
+// While any stop of the instrument is triggered by the last trade price, fire the first.
 void ReferenceEngine::check_stops(InstrumentId instrument) {
-  Instrument& ins = instruments_.at(instrument);
+  const Instrument& ins = instruments_.at(instrument);
   for (;;) {
     if (ins.last == 0) return;  // no trade yet: no last trade price to reach a trigger
-    const Order* pick = nullptr;
-    for (const Order& s : ins.stops) {  // in acceptance order: the first of equals wins
-      if (by_mark(s)) continue;
-      if (s.side == Side::Buy && ins.last >= s.trigger && (!pick || s.trigger < pick->trigger)) pick = &s;
-    }
-    if (!pick) {
-      for (const Order& s : ins.stops) {
-        if (by_mark(s)) continue;
-        if (s.side == Side::Sell && ins.last <= s.trigger && (!pick || s.trigger > pick->trigger)) pick = &s;
-      }
-    }
+    const Order* pick = first_triggered(ins, ins.last, false);
     if (!pick) return;
-
-    Order o = take_out(pick->id);
-    o.waiting_stop = false;
-    auto t = wire::make<wire::StopTriggered>();
-    t.order_id = o.id;
-    t.account = o.account;
-    t.instrument = o.instrument;
-    t.trigger_price = o.trigger;
-    t.last_price = ins.last;
-    emit(t);
-    // stop-market -> market with the stop's price as worst price; stop-limit -> limit.
-    run_incoming(o, fill_flags::kStopTriggered);
+    fire_stop(pick->id, ins.last);
   }
 }
 
 // A stop triggered by the mark price (order flag kMarkTrigger): buy when mark >= trigger, sell
-// when mark <= trigger; no mark, no trigger.
+// when mark <= trigger; no mark, no trigger. The lowest instrument id first.
 const ReferenceEngine::Order* ReferenceEngine::mark_stop_triggered() const {
-  for (const auto& [id, ins] : instruments_) {  // the lowest instrument id first
+  for (const auto& [id, ins] : instruments_) {
     const Price mark = mark_of(ins);
     if (mark == 0) continue;
-    const Order* pick = nullptr;
-    for (const Order& s : ins.stops)
-      if (by_mark(s) && s.side == Side::Buy && mark >= s.trigger && (!pick || s.trigger < pick->trigger)) pick = &s;
-    if (!pick)
-      for (const Order& s : ins.stops)
-        if (by_mark(s) && s.side == Side::Sell && mark <= s.trigger && (!pick || s.trigger > pick->trigger)) pick = &s;
-    if (pick) return pick;
+    if (const Order* pick = first_triggered(ins, mark, true)) return pick;
   }
   return nullptr;
 }
@@ -1076,19 +1076,10 @@ const ReferenceEngine::Order* ReferenceEngine::mark_stop_triggered() const {
 bool ReferenceEngine::fire_mark_stop() {
   const Order* pick = mark_stop_triggered();
   if (!pick) return false;
-  const Price mark = mark_of(instruments_.at(pick->instrument));
-  Order o = take_out(pick->id);
-  o.waiting_stop = false;
-  auto t = wire::make<wire::StopTriggered>();
-  t.order_id = o.id;
-  t.account = o.account;
-  t.instrument = o.instrument;
-  t.trigger_price = o.trigger;
-  t.last_price = mark;
-  emit(t);
+  const InstrumentId instrument = pick->instrument;
   ++mark_stops_fired_;
-  run_incoming(o, fill_flags::kStopTriggered);
-  check_stops(o.instrument);  // the last-price stops its trades trigger
+  fire_stop(pick->id, mark_of(instruments_.at(instrument)));
+  check_stops(instrument);  // the last-price stops its trades trigger
   return true;
 }
 

@@ -226,6 +226,8 @@ class ReferenceEngine {
   bool fire_mark_stop();  // true if a stop triggered by the mark price fired
   std::uint64_t mark_stops_fired_ = 0;
   const Order* mark_stop_triggered() const;
+  const Order* first_triggered(const Instrument& ins, Price at, bool mark) const;
+  void fire_stop(OrderId id, Price at);
   static bool by_mark(const Order& o) { return (o.flags & order_flags::kMarkTrigger) != 0; }
   void rest(const Order& o);
   Order take_out(OrderId id);                          // removes a live order from its list and from orders_
