@@ -192,6 +192,11 @@ class EngineTest : public ::testing::Test {
   static wire::NewOrder stop_mkt(OrderId id, AccountId a, Side side, Price trigger, Qty q, Price worst = 0) {
     return t::stop_market(0, 0, id, a, I, side, trigger, q, worst);
   }
+  static wire::NewOrder mark_stop_mkt(OrderId id, AccountId a, Side side, Price trigger, Qty q) {
+    auto m = stop_mkt(id, a, side, trigger, q);
+    m.flags = order_flags::kMarkTrigger;
+    return m;
+  }
   static wire::NewOrder stop_lim(OrderId id, AccountId a, Side side, Price trigger, Price p, Qty q,
                                  TimeInForce tif = GTC) {
     return t::stop_limit(0, 0, id, a, I, side, trigger, p, q, tif);
@@ -685,8 +690,7 @@ TEST_F(EngineTest, StopWhoseConditionHoldsTriggersOnArrival) {
 // fires at the end of the input event that moved it, and reports the mark in last_price.
 TEST_F(EngineTest, MarkStopFiresOnTheMarkNotTheLastTrade) {
   rest({lim(1, B, Buy, 95, 5), lim(2, B, Buy, 90, 5)});
-  auto sl = stop_mkt(3, A, Sell, 97, 2);
-  sl.flags = order_flags::kMarkTrigger;
+  const auto sl = mark_stop_mkt(3, A, Sell, 97, 2);
   EXPECT_EQ(send(sl), (Lines{"accepted 3", "margin acct=1 c=0 eq=0 im=0 mm=0"}));  // no mark yet
   // Index 100: mark 100, above the trigger.
   EXPECT_EQ(send(t::index_price(0, 0, I, 100)), (Lines{"mark 0 mark=100 index=100 last=0"}));
@@ -719,14 +723,12 @@ TEST_F(EngineTest, MarkStopRulesFlagCancelArrivalAndOrder) {
   bad.flags = order_flags::kMarkTrigger;
   EXPECT_EQ(send(bad), Lines{"rejected 1 invalid_flags"});
   ASSERT_EQ(send(t::index_price(0, 0, I, 100)), (Lines{"mark 0 mark=100 index=100 last=0"}));
-  auto far = stop_mkt(2, A, Buy, 150, 1);
-  far.flags = order_flags::kMarkTrigger;
+  const auto far = mark_stop_mkt(2, A, Buy, 150, 1);
   EXPECT_EQ(send(far), (Lines{"accepted 2", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   EXPECT_EQ(send(cxl(2, A)), (Lines{"cancelled id=2 acct=1 inst=0 buy qty=1 user", "margin acct=1 c=0 eq=0 im=0 mm=0"}));
   rest({lim(3, B, Sell, 100, 5)});
   // Arrives triggered (mark 100 >= 99): fires at the end of its own event.
-  auto now = stop_mkt(4, A, Buy, 99, 1);
-  now.flags = order_flags::kMarkTrigger;
+  const auto now = mark_stop_mkt(4, A, Buy, 99, 1);
   EXPECT_EQ(send(now), (Lines{"accepted 4", "stop id=4 acct=1 trigger=99 last=100",
                               "fill maker=3/2 taker=4/1 buy 1@100 leaves=4/0 flags=8",
                               "position acct=2 inst=0 size=-1 entry=-100000000 pnl=0",
@@ -741,11 +743,9 @@ TEST_F(EngineTest, MarkStopRulesFlagCancelArrivalAndOrder) {
 TEST_F(EngineTest, MarkStopTradesMoveTheMarkAndFireTheNext) {
   rest({lim(1, B, Buy, 99, 1), lim(2, B, Buy, 92, 5), lim(3, B, Sell, 101, 5)});
   ASSERT_EQ(send(t::index_price(0, 0, I, 90)), (Lines{"mark 0 mark=99 index=90 last=0"}));
-  auto waits = stop_mkt(4, C, Sell, 95, 1);
-  waits.flags = order_flags::kMarkTrigger;
+  const auto waits = mark_stop_mkt(4, C, Sell, 95, 1);
   EXPECT_EQ(send(waits), (Lines{"accepted 4", "margin acct=3 c=0 eq=0 im=0 mm=0"}));
-  auto fires = stop_mkt(5, A, Sell, 99, 1);
-  fires.flags = order_flags::kMarkTrigger;
+  const auto fires = mark_stop_mkt(5, A, Sell, 99, 1);
   // Stop 5 sells at 99, emptying that bid: the mark falls to median(90, 92, 101) = 92, which
   // fires stop 4 before the event ends.
   Lines stops_and_fills;

@@ -496,8 +496,7 @@ struct Engine::Impl {
     }
     if (o == kNilOrder) return false;
     Instrument& ins = instruments[id];
-    mark_stops[id].unlink(o);
-    --mark_stop_count;
+    unlink_stop(ins, o);
     fire_stop(ins, id, o, pos_of(pool[o]), margin.mark(id));
     run_stops(ins, id);
     return true;
@@ -732,12 +731,7 @@ struct Engine::Impl {
       index.insert(o.order_id, idx);
       accounts.push_back(o.account, idx);
       ++ins.live;
-      if (o.flags & order_flags::kMarkTrigger) {
-        mark_stops[o.instrument].push_back(idx);  // checked when the marks are next computed
-        ++mark_stop_count;
-      } else {
-        ins.stops.push_back(idx);
-      }
+      link_stop(ins, idx);  // a mark stop is checked when the marks are next computed
       margin.add_order(pos, MarginEngine::terms(n));
     } else {
       Incoming in{};
@@ -787,6 +781,16 @@ struct Engine::Impl {
     }
   }
 
+  // A waiting stop joins, or leaves, the stop book of its trigger: the last trade price's, or
+  // (order flag mark_trigger) the mark price's, whose count says whether any rests at all.
+  void link_stop(Instrument& ins, OrderIdx o) noexcept {
+    if (pool[o].flags & order_flags::kMarkTrigger) {
+      mark_stops[pool[o].instrument].push_back(o);
+      ++mark_stop_count;
+    } else {
+      ins.stops.push_back(o);
+    }
+  }
   void unlink_stop(Instrument& ins, OrderIdx o) noexcept {
     if (pool[o].flags & order_flags::kMarkTrigger) {
       mark_stops[pool[o].instrument].unlink(o);
@@ -1907,14 +1911,7 @@ bool SnapshotAccess::restore(Engine& e, snap::Reader& records, std::string& erro
         if (o == kNilOrder) return fail("more orders than max_orders");
         m.pool[o] = n;
         m.index.insert(n.id, o);
-        if (!stop) {
-          ins->book.push_back(o);
-        } else if (n.flags & order_flags::kMarkTrigger) {
-          m.mark_stops[n.instrument].push_back(o);
-          ++m.mark_stop_count;
-        } else {
-          ins->stops.push_back(o);
-        }
+        if (stop) m.link_stop(*ins, o); else ins->book.push_back(o);
         ++ins->live;
         m.margin.add_order(pos, MarginEngine::terms(m.pool[o]));
         ++orders;

@@ -528,8 +528,9 @@ void RandomEvents::gen_new_order() {
   if (post_only) o.flags |= order_flags::kPostOnly;
   const bool reduce_only = rng_.per_mille(100);
   if (reduce_only) o.flags |= order_flags::kReduceOnly;
-  const bool mark_stop = o.type == OrderType::StopMarket || o.type == OrderType::StopLimit;
-  if (mark_stop && (o.id & 3) == 0) o.flags |= order_flags::kMarkTrigger;  // no draw: the stream stays as it was
+  // A quarter of the stops wait for the mark; no draw, so the rest of the stream stays as it was.
+  const bool stop_order = o.type == OrderType::StopMarket || o.type == OrderType::StopLimit;
+  if (stop_order && (o.id & 3) == 0) o.flags |= order_flags::kMarkTrigger;
   o.stp = static_cast<SelfTradePrevention>(rng_.below(4));
   o.qty = pick_qty(m);
   // A reduce-only order mostly faces the position, for up to its size (sometimes a bit more).
