@@ -337,7 +337,9 @@ std::string render(const EventView& ev) {
     case MsgType::OrderCancelled: {
       const auto& m = ev.as<wire::OrderCancelled>();
       return "cancelled " + s(static_cast<std::int64_t>(m.order_id)) + " qty=" + s(m.cancelled_qty) +
-             (m.reason == wire::CancelReason::ReduceOnly ? " reduce_only" : " other");
+             (m.reason == wire::CancelReason::ReduceOnly      ? " reduce_only"
+              : m.reason == wire::CancelReason::FokNotFilled ? " fok_not_filled"
+                                                              : " other");
     }
     case MsgType::Fill: {
       const auto& m = ev.as<wire::Fill>();
@@ -624,6 +626,34 @@ TEST_F(MarginEngineTest, AFlipCancelsEveryReduceOnlyOrder) {
   EXPECT_EQ(l[3], "position 1 size=-2000 entry=-198000000000 pnl=-1000000000");
   EXPECT_EQ(l[4], "cancelled 4 qty=600 reduce_only");
   EXPECT_EQ(l[5], "cancelled 3 qty=400 reduce_only");
+}
+
+// FOK is all-or-nothing against the book at arrival: reduce-only orders that the sweep's own
+// earlier fills cancel are not liquidity it can count on.
+TEST_F(MarginEngineTest, FokCountsOnlyTheReduceOnlyOrdersItsSweepLeaves) {
+  ASSERT_EQ(send(btc()), Lines{});
+  quiet(t::index_price(0, 0, 0, 1'000'000));
+  for (AccountId a : {A, B, C}) deposit(a, 1'000'000 * kUsd);
+  quiet(lim(1, B, Sell, 1'000'000, 2000));
+  quiet(lim(2, A, Buy, 1'000'000, 2000));                  // A long 2
+  quiet(ro(3, A, Sell, 1'020'000, 1000));                  // older, worse price
+  quiet(ro(4, A, Sell, 1'010'000, 1000));                  // newer, better price
+  quiet(lim(5, A, Sell, 1'000'000, 1000));                 // plain
+  // Filling 5 leaves A long 1: 4 (the newest) is cancelled, 3 still fits. 3 lots are on the
+  // book but only 2 can fill.
+  EXPECT_EQ(send(lim(6, C, Buy, 1'020'000, 3000, 0, TimeInForce::FOK)),
+            (Lines{"accepted 6", "cancelled 6 qty=3000 fok_not_filled",
+                   "margin 3 c=1000000000000 eq=1000000000000 im=0 mm=0"}));
+  const Lines l = send(lim(7, C, Buy, 1'020'000, 2000, 0, TimeInForce::FOK));
+  const Lines fills_and_cancels = [&] {
+    Lines x;
+    for (const std::string& s : l)
+      if (s.rfind("fill", 0) == 0 || s.rfind("cancelled", 0) == 0) x.push_back(s);
+    return x;
+  }();
+  EXPECT_EQ(fills_and_cancels, (Lines{"fill 1<-3 1000@1000000 fees=-10000000/50000000", "cancelled 4 qty=1000 reduce_only",
+                                      "fill 1<-3 1000@1020000 fees=-10200000/51000000"}));
+  EXPECT_EQ(eng.account(A).positions.size(), 0u);  // flat
 }
 
 // docs/margin.md, "Withdrawal": amount <= min(C, equity) - IMR.

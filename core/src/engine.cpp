@@ -286,26 +286,71 @@ struct Engine::Impl {
   // ---------------------------------------------------------------------------------------
   // matching
 
-  // FOK pre-check: can other accounts' liquidity at acceptable prices, in priority order up
-  // to the first own order that would stop matching, fill the whole order?
-  bool fok_fillable(const Instrument& ins, const Incoming& in, Price limit) const noexcept {
+  // FOK pre-check: a dry run of the sweep. Can other accounts' liquidity at acceptable
+  // prices, in priority order up to the first own order that would stop matching, fill the
+  // whole order? A reduce-only order that the sweep's earlier fills would cancel
+  // (docs/margin.md) does not count. The run marks the orders it passes and clears them.
+  bool fok_fillable(const Instrument& ins, const Incoming& in, Price limit) noexcept {
     const OrderBook& book = ins.book;
     const Side opp = opposite(in.side);
     Qty need = in.qty;
-    for (std::uint32_t l = book.best(opp); l != kNone; l = book.next_worse(opp, l)) {
+    bool fillable = false;
+    std::uint64_t marked = 0;
+    for (std::uint32_t l = book.best(opp); l != kNone && !fillable; l = book.next_worse(opp, l)) {
       const Price px = book.price(l);
       if (in.side == Side::Buy ? px > limit : px < limit) break;
       for (OrderIdx o = book.level(l).head; o != kNilOrder; o = pool[o].next) {
-        const OrderNode& n = pool[o];
+        OrderNode& n = pool[o];
         if (n.account == in.account) {
           if (in.stp == SelfTradePrevention::CancelResting) continue;
-          return false;
+          l = kNone;
+          break;
         }
-        if (n.qty >= need) return true;
+        if ((n.flags & order_flags::kReduceOnly) && !reduce_only_survives(o, in.qty - need)) {
+          n.sweep = kSweepDropped;
+          ++marked;
+          continue;
+        }
+        if (n.qty >= need) {
+          fillable = true;
+          break;
+        }
         need -= n.qty;
+        n.sweep = kSweepFilled;
+        ++marked;
       }
+      if (l == kNone) break;
     }
-    return false;
+    for (std::uint32_t l = book.best(opp); marked > 0; l = book.next_worse(opp, l))
+      for (OrderIdx o = book.level(l).head; o != kNilOrder && marked > 0; o = pool[o].next)
+        if (pool[o].sweep != 0) {
+          pool[o].sweep = 0;
+          --marked;
+        }
+    return fillable;
+  }
+
+  // Whether the dry run reaches reduce-only order `o` still live, `swept` having been filled
+  // so far. Fills cancel reduce-only orders newest first until the rest fit in the position,
+  // and the position only shrinks during one sweep, so `o` is live exactly when the
+  // unfilled reduce-only orders accepted up to it fit in what the maker's fills left of it.
+  bool reduce_only_survives(OrderIdx o, Qty swept) const noexcept {
+    const OrderNode& n = pool[o];
+    const Position& r = margin.position(pos_of(n));
+    const fx::i128 cover = n.side == Side::Sell ? fx::i128{r.size} : -fx::i128{r.size};
+    const fx::i128 open = r.reduce_only < 0 ? -fx::i128{r.reduce_only} : fx::i128{r.reduce_only};
+    if (open + swept <= cover) return true;  // not even the whole sweep so far could make it not fit
+    fx::i128 left = cover;
+    fx::i128 upto = 0;
+    bool before = true;
+    for (OrderIdx x = accounts[n.account].head; x != kNilOrder; x = pool[x].acct_next) {
+      const OrderNode& a = pool[x];
+      if (a.instrument != n.instrument) continue;
+      if (a.sweep == kSweepFilled) left -= a.qty;
+      else if (before && (a.flags & order_flags::kReduceOnly) && a.side == n.side) upto += a.qty;
+      if (x == o) before = false;
+    }
+    return upto <= left;
   }
 
   void finish_incoming(Instrument& ins, const Incoming& in) noexcept {

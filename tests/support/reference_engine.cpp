@@ -916,18 +916,48 @@ void ReferenceEngine::cancel(OrderId id, CancelReason reason) {
   emit_cancelled(o, o.qty, reason);
 }
 
-// FOK: walk the opposite side in priority order over acceptable prices, summing other accounts'
-// quantity; an own order stops the walk (CancelIncoming/CancelBoth/Default) or is skipped
-// (CancelResting).
+// FOK: a dry run of the sweep. Walk the opposite side in priority order over acceptable
+// prices, summing other accounts' quantity; an own order stops the walk
+// (CancelIncoming/CancelBoth/Default) or is skipped (CancelResting). Each simulated fill moves
+// the maker's simulated position and cancels its reduce-only orders newest first until they
+// fit, as enforce_reduce_only does; a cancelled order adds nothing when the walk reaches it.
 bool ReferenceEngine::fok_fillable(const Order& o, const Instrument& ins, Price limit) const {
   I128 sum = 0;
+  std::map<AccountId, Qty> size;  // makers' simulated positions on this instrument
+  std::set<OrderId> gone;         // filled or cancelled by the simulated sweep
+  auto simulated_size = [&](AccountId a) {
+    auto [it, fresh] = size.try_emplace(a, 0);
+    if (fresh) it->second = position_of(a, o.instrument).size;
+    return it;
+  };
+  auto enforce = [&](AccountId a, Side side) {
+    for (;;) {
+      const Qty s = simulated_size(a)->second;
+      const I128 capacity = side == Side::Sell ? (s > 0 ? s : 0) : (s < 0 ? -s : 0);
+      I128 open = 0;
+      const Order* newest = nullptr;
+      for (const auto& [id, r] : orders_)
+        if (r->account == a && r->instrument == o.instrument && r->side == side &&
+            (r->flags & order_flags::kReduceOnly) && !gone.count(id)) {
+          open += r->qty;
+          if (!newest || r->accepted > newest->accepted) newest = r;
+        }
+      if (open <= capacity) return;
+      gone.insert(newest->id);
+    }
+  };
   auto walk_level = [&](const Level& level) {  // false: the walk stops here
     for (const Order& r : level) {
+      if (gone.count(r.id)) continue;
       if (r.account == o.account) {
         if (o.stp == SelfTradePrevention::CancelResting) continue;
         return false;
       }
       sum += r.qty;
+      if (sum >= o.qty) return false;  // fillable: the rest of the walk does not matter
+      gone.insert(r.id);
+      simulated_size(r.account)->second += r.side == Side::Buy ? r.qty : -r.qty;
+      enforce(r.account, r.side);
     }
     return true;
   };

@@ -33,8 +33,11 @@ struct alignas(64) OrderNode {
   std::uint8_t flags;
   SelfTradePrevention stp;
   OrderState state;
-  std::uint8_t pad0[2];
+  std::uint8_t sweep;  // FOK dry run's mark (kSweep*); zero outside it
+  std::uint8_t pad0;
 };
+inline constexpr std::uint8_t kSweepFilled = 1;   // the dry run filled it
+inline constexpr std::uint8_t kSweepDropped = 2;  // a reduce-only order an earlier fill would cancel
 static_assert(sizeof(OrderNode) == 64, "one cache line per resting order");
 
 class OrderPool {
