@@ -70,9 +70,9 @@ struct Replay {
 
 // Replays events through the engine and prints a row after each group of consecutive events
 // sharing a nonzero ref (an event with ref 0 is a group alone), as `cascade book --each` does.
-Replay replay(const EventBuffer& events, int depth, InstrumentId instrument = 0) {
+Replay replay(const EventBuffer& events, int depth, InstrumentId instrument = 0, const EngineConfig& config = {}) {
   Replay r;
-  Engine engine;
+  Engine engine(config);
   EventBuffer out;
   EventReader reader(events.bytes());
   EventView ev;
@@ -114,9 +114,9 @@ std::string first_mismatch(const std::vector<std::string>& got, const std::vecto
   return "";
 }
 
-void expect_replays_to(const Converted& c, const std::string& book, int depth) {
+void expect_replays_to(const Converted& c, const std::string& book, int depth, const EngineConfig& config = {}) {
   ASSERT_TRUE(c.ok) << c.error;
-  const Replay r = replay(c.events, depth);
+  const Replay r = replay(c.events, depth, 0, config);
   EXPECT_EQ(r.rejects, 0u) << r.first_reject;
   EXPECT_EQ(first_mismatch(r.rows, lines_of(book)), "");
 }
@@ -471,6 +471,20 @@ TEST(LobsterGenerated, SameDayAtEveryDepthOfTheSameSimulation) {
   }
 }
 
+// A depth-2 day with stub quotes: an ask at $199,999.99 and a bid at $0.01.
+constexpr const char* kStubMessages =
+    "34200.1,1,11,100,1000000,1\n"
+    "34200.2,1,12,100,1999999900,-1\n"
+    "34200.3,1,13,100,100,1\n"
+    "34200.4,1,14,5,1000100,-1\n"
+    "34200.5,3,12,100,1999999900,-1\n";
+constexpr const char* kStubBook =
+    "9999999999,0,1000000,100,9999999999,0,-9999999999,0\n"
+    "1999999900,100,1000000,100,9999999999,0,-9999999999,0\n"
+    "1999999900,100,1000000,100,9999999999,0,100,100\n"
+    "1000100,5,1000000,100,1999999900,100,100,100\n"
+    "1000100,5,1000000,100,9999999999,0,100,100\n";
+
 TEST(LobsterGenerated, CliConvertThenBookEachDiffsClean) {
 #ifndef CASCADE_CLI
   GTEST_SKIP() << "the cascade CLI is not built";
@@ -489,6 +503,30 @@ TEST(LobsterGenerated, CliConvertThenBookEachDiffsClean) {
   EXPECT_TRUE(read_file(rows) == day.book);
   // A depth that disagrees with the file is refused.
   EXPECT_NE(std::system((cli + " convert --from lobster '" + msg + "' --depth 3 -o '" + events + "' 2> /dev/null").c_str()), 0);
+  std::filesystem::remove_all(dir);
+#endif
+}
+
+TEST(LobsterGenerated, CliConvertsAndReplaysStubQuotesWithMoreLevels) {
+#ifndef CASCADE_CLI
+  GTEST_SKIP() << "the cascade CLI is not built";
+#else
+  const std::string dir = ::testing::TempDir() + "cascade_stub_" + std::to_string(::getpid()) + "/";
+  std::filesystem::create_directories(dir);
+  const std::string base = dir + "STUB_2020-01-02_34200000_57600000_";
+  const std::string msg = base + "message_2.csv", book = base + "orderbook_2.csv";
+  const std::string events = dir + "stub.events", rows = dir + "stub.rows";
+  std::ofstream(msg) << kStubMessages;
+  std::ofstream(book) << kStubBook;
+  const std::string cli = CASCADE_CLI;
+  EXPECT_NE(std::system((cli + " convert --from lobster '" + msg + "' -o '" + events + "' 2> /dev/null").c_str()), 0);
+  ASSERT_EQ(std::system((cli + " convert --from lobster '" + msg + "' --max-levels 20000000 -o '" + events +
+                         "' > /dev/null").c_str()),
+            0);
+  ASSERT_EQ(std::system((cli + " book '" + events + "' --max-levels 20000000 --depth 2 --format lobster --each > '" +
+                         rows + "'").c_str()),
+            0);
+  EXPECT_EQ(read_file(rows), kStubBook);
   std::filesystem::remove_all(dir);
 #endif
 }
@@ -538,19 +576,28 @@ TEST(LobsterConvert, ExecutionOfAnOrderRestingBeforeTheFileAddsItFirst) {
 }
 
 TEST(LobsterConvert, HiddenExecutionCrossAndHaltAreHeartbeats) {
+  // Cross trades carry LOBSTER's pseudo order ids: -1 opening, -2 closing, -3 other.
   const std::string msgs =
       "34200.1,1,11,100,1000000,1\n"
       "34200.2,5,0,30,1000050,-1\n"
-      "34200.3,6,0,500,1000000,1\n"
-      "34200.4,7,0,0,-1,-1\n";
+      "34200.3,6,-1,500,1000000,1\n"
+      "34200.4,7,0,0,-1,-1\n"
+      "34200.5,7,0,0,1,-1\n"
+      "57599.9,6,-2,800,1000100,-1\n"
+      "57599.95,6,-3,20,1000000,1\n";
   const std::string book = std::string(kEmptyAsk) + ",1000000,100\n";
+  std::string rows;
+  for (int i = 0; i < 7; ++i) rows += book;
   Converted c;
-  convert_text(msgs, book + book + book + book, c);
+  convert_text(msgs, rows, c);
   ASSERT_TRUE(c.ok) << c.error;
-  EXPECT_EQ(describe(c.events, 2), "heartbeat");
-  EXPECT_EQ(describe(c.events, 3), "heartbeat");
-  EXPECT_EQ(describe(c.events, 4), "heartbeat");
-  expect_replays_to(c, book + book + book + book, 1);
+  for (std::uint64_t ref = 2; ref <= 7; ++ref) EXPECT_EQ(describe(c.events, ref), "heartbeat") << ref;
+  expect_replays_to(c, rows, 1);
+
+  Converted d;  // only a cross trade has a negative id
+  convert_text("34200.1,1,-11,100,1000000,1\n", book, d);
+  EXPECT_FALSE(d.ok);
+  EXPECT_EQ(d.error, "line 1: bad order id '-11'");
 }
 
 TEST(LobsterConvert, LevelMovingIntoViewIsReconciledWithTheRow) {
@@ -773,13 +820,37 @@ TEST(LobsterConvert, PriceRangeFollowsTheDataAndFitsTheBook) {
   Converted e;
   convert_text("34200.1,1,11,100,1000000,1\n", "1050000,5,1000000,100\n", e, o);
   EXPECT_FALSE(e.ok);
-  EXPECT_EQ(e.error, "prices span 501 ticks (1000000 to 1050000), more than the 100 price levels a book holds");
+  EXPECT_EQ(e.error,
+            "prices span 501 ticks (1000000 to 1050000), more than the 100 price levels a book holds; convert with "
+            "--max-levels 501 or more and replay with the same --max-levels");
 
   Converted f;  // a sub-penny price puts the instrument on a finer grid
   convert_text("34200.1,1,11,100,5050,1\n", "5100,5,5050,100\n", f);
   ASSERT_TRUE(f.ok) << f.error;
   EXPECT_EQ(EventView(events_of(f.events)[0].p).as<wire::InstrumentDefinition>().tick_size, 50);
   expect_replays_to(f, "5100,5,5050,100\n", 1);
+}
+
+// Deep LOBSTER files show market makers' stub quotes far from the market ($199,999.99 asks,
+// $0.01 bids): 20 M ticks, past the default book. A larger --max-levels converts and replays
+// such a day exactly; the book commits memory only around prices that hold orders.
+TEST(LobsterConvert, StubQuotesFarFromTheMarketNeedAndGetMoreLevels) {
+  Converted c;
+  convert_text(kStubMessages, kStubBook, c);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.error,
+            "prices span 19999999 ticks (100 to 1999999900), more than the 4194304 price levels a book holds; convert "
+            "with --max-levels 19999999 or more and replay with the same --max-levels");
+
+  LobsterOptions o;
+  o.max_levels = 1u << 25;
+  Converted d;
+  convert_text(kStubMessages, kStubBook, d, o);
+  ASSERT_TRUE(d.ok) << d.error;
+  EXPECT_EQ(d.stats.synthetic, 0u);
+  EngineConfig config;
+  config.max_levels_per_book = 1u << 25;
+  expect_replays_to(d, kStubBook, 2, config);
 }
 
 TEST(LobsterFileNames, ParseTheLobsterPattern) {

@@ -32,6 +32,8 @@ constexpr const char* kHelp =
     "                          orders, instruments numbered from 0 in stock-locate order)\n"
     "  --date YYYY-MM-DD       trading day; times are counted from its midnight in New York\n"
     "                          (default: from the file name, else 1970-01-01 UTC)\n"
+    "  --max-levels N          price levels a book may span (default 4194304); a file whose\n"
+    "                          prices span more needs it, and replays need the same value\n"
     "  -h, --help              this help\n"
     "\n"
     "Prints what it did: messages read, events written, synthetic events added (to standard\n"
@@ -39,7 +41,8 @@ constexpr const char* kHelp =
 
 constexpr cascade::cli::OptionSpec kOptions[] = {
     {"from", 0, true},       {"output", 'o', true}, {"book", 0, true},   {"depth", 0, true},
-    {"instrument", 0, true}, {"symbol", 0, true},   {"date", 0, true},   {"help", 'h', false},
+    {"instrument", 0, true}, {"symbol", 0, true},   {"date", 0, true},   {"max-levels", 0, true},
+    {"help", 'h', false},
 };
 
 }  // namespace
@@ -68,7 +71,17 @@ int cmd_convert(int argc, char** argv) {
   if (have_date && !import::parse_date(args.value("date"), date))
     return cli::usage_error("convert", "--date needs YYYY-MM-DD, got '" + args.value("date") + "'");
 
+  std::uint32_t max_levels = EngineConfig{}.max_levels_per_book;
+  if (args.has("max-levels")) {
+    std::uint64_t v = 0;
+    if (!cli::parse_count(args.value("max-levels"), 1, 1u << 30, v))
+      return cli::usage_error("convert", "--max-levels needs a whole number from 1 to 1073741824, got '" +
+                                             args.value("max-levels") + "'");
+    max_levels = static_cast<std::uint32_t>(v);
+  }
+
   import::LobsterOptions lobster_options;
+  lobster_options.max_levels = max_levels;
   std::string book_path;
   Timestamp created = 0;
   if (lobster) {
@@ -108,6 +121,7 @@ int cmd_convert(int argc, char** argv) {
   } else {
     import::itch::Options options;
     options.symbol = args.value("symbol");
+    options.max_levels = max_levels;
     ok = import::itch::convert_file(in, options, have_date ? &date : nullptr, sink, stats, error);
   }
   std::string close_error;

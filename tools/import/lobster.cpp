@@ -132,7 +132,9 @@ bool parse_lobster_messages(std::string_view text, std::vector<LobsterMessage>& 
     if (!parse_seconds(f[0], m.time_ns)) return error = line_error(n, "bad time '" + std::string(f[0]) + "'"), false;
     if (!parse_int(f[1], type) || type < 1 || type > 7)
       return error = line_error(n, "bad event type '" + std::string(f[1]) + "' (1..7)"), false;
-    if (!parse_int(f[2], id) || id < 0) return error = line_error(n, "bad order id '" + std::string(f[2]) + "'"), false;
+    // A cross trade (6) carries a pseudo order id: -1 opening, -2 closing, -3/-4 other crosses.
+    if (!parse_int(f[2], id) || (id < 0 && type != 6))
+      return error = line_error(n, "bad order id '" + std::string(f[2]) + "'"), false;
     if (!parse_int(f[3], m.size)) return error = line_error(n, "bad size '" + std::string(f[3]) + "'"), false;
     if (!parse_int(f[4], m.price)) return error = line_error(n, "bad price '" + std::string(f[4]) + "'"), false;
     if (!parse_int(f[5], dir) || (dir != 1 && dir != -1))

@@ -16,7 +16,9 @@ bool choose_price_range(Price lo, Price hi, Price tick, std::uint32_t max_levels
   const std::int64_t span = (hi - lo) / tick;  // in ticks
   if (span + 1 > static_cast<std::int64_t>(max_levels)) {
     error = "prices span " + std::to_string(span + 1) + " ticks (" + std::to_string(lo) + " to " +
-            std::to_string(hi) + "), more than the " + std::to_string(max_levels) + " price levels a book holds";
+            std::to_string(hi) + "), more than the " + std::to_string(max_levels) +
+            " price levels a book holds; convert with --max-levels " + std::to_string(span + 1) +
+            " or more and replay with the same --max-levels";
     return false;
   }
   std::int64_t margin = std::max<std::int64_t>(span / 2, 100);
