@@ -866,7 +866,7 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
                         "% of it long; backstop ", "\n  peak second   ", "\nburst window    60 s from minute ",
                         "\nlatency (ns)        events       p50       p90       p99     p99.9         max\n",
                         "\n  whole run     ", "\n  burst, no casc. ", "\n  burst, stops    ", "\n  cascade starts  ", "\nlargest cascade ",
-                        "\npeak memory     "})
+                        "\n  insurance fund ", "\n  largest cascade ", "\nlargest in burst ", "\npeak memory     "})
     EXPECT_NE(t.out.find(l), std::string::npos) << l << "\n" << t.out;
   // The crash figures come from the input and the engine: two runs agree up to the timing block.
   EXPECT_EQ(without_timing(t.out), without_timing(cascade("replay crash.cev").out));
@@ -894,9 +894,55 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   // The CSV series are written with or without gnuplot.
   const std::string csv = read_file(path("plots/per_second.csv"));
   EXPECT_EQ(csv.rfind("minute,epoch_s,events,latency_p50_ns,latency_p99_ns,latency_max_ns,liquidations,", 0), 0u) << csv.substr(0, 200);
-  EXPECT_NE(csv.find(",index_BTC-PERP,depth1pct_usd_BTC-PERP,"), std::string::npos);
+  EXPECT_NE(csv.find(",index_BTC-PERP,index100_BTC-PERP,depth1pct_usd_BTC-PERP,"), std::string::npos);
   EXPECT_GT(lines_of(csv).size(), 600u);  // one row per second with events
-  EXPECT_FALSE(read_file(path("plots/plots.gp")).empty());
+  EXPECT_EQ(read_file(path("plots/plots.gp")), read_file(std::string(CASCADE_SOURCE_DIR) + "/tools/replay_plots.gp"));
+  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
+    for (const char* png : {"price_liquidations.png", "latency.png", "cumulative_liquidations.png"})
+      EXPECT_EQ(read_file(path(std::string("plots/") + png)).substr(0, 8), "\x89PNG\r\n\x1a\n") << png;
+  }
+  // Without gnuplot the series and the script are still written, and the report says how to
+  // draw them.
+  const std::string cmd = "cd '" + path("") + "' && PATH=/nonexistent '" + CASCADE_CLI +
+                          "' replay crash.cev --json --plot bare > bare.json";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_NE(read_file(path("bare.json")).find("gnuplot not found: wrote "), std::string::npos);
+  EXPECT_NE(read_file(path("bare.json")).find("install gnuplot (Debian: apt-get install gnuplot-nox)"), std::string::npos);
+  const std::vector<std::string> bare = lines_of(read_file(path("bare/per_second.csv")));
+  ASSERT_FALSE(bare.empty());
+  EXPECT_EQ(bare.size(), lines_of(csv).size());
+  EXPECT_EQ(bare[0], lines_of(csv)[0]);
+  EXPECT_FALSE(read_file(path("bare/plots.gp")).empty());
+}
+
+// A burst window as long as the run reports the run's own figures.
+TEST_F(Cli, ReplayBurstWindowFiguresSumToTheRunsWhenItCoversTheRun) {
+  ASSERT_EQ(cascade(kSmallCrash + " -o crash.cev").code, 0);
+  const Result j = cascade("replay crash.cev --json --burst-seconds 86400");
+  ASSERT_EQ(j.code, 0) << j.err;
+  const std::size_t burst = j.out.find("\"burst_window\":{");
+  ASSERT_NE(burst, std::string::npos) << j.out;
+  // The text of a value after `key`, searched from `from`: a number or a quoted string.
+  const auto value = [&](const std::string& key, std::size_t from) {
+    const std::size_t at = j.out.find(key, from);
+    if (at == std::string::npos) return std::string("missing ") + key;
+    const std::size_t start = at + key.size();
+    return j.out.substr(start, j.out.find_first_of(",}", start) - start);
+  };
+  const std::size_t crash = j.out.find("\"crash\":{");
+  ASSERT_NE(crash, std::string::npos);
+  EXPECT_EQ(value("\"liquidations\":", burst), value("\"liquidations\":", 0));
+  EXPECT_EQ(value("\"liquidated_usd\":", burst), value("\"liquidated_usd\":", crash));
+  EXPECT_EQ(value("\"long_share\":", burst), value("\"long_share\":", crash));
+  EXPECT_EQ(value("\"backstop_usd\":", burst), value("\"backstop_usd\":", crash));
+  EXPECT_EQ(value("\"adl_usd\":", burst), value("\"adl_usd\":", crash));
+  EXPECT_EQ(value("\"insurance_fund_before\":", burst), value("\"insurance_fund_before\":", 0));
+  const std::size_t totals = j.out.find("\"funding_received\":");  // past the output counts' insurance_fund
+  EXPECT_EQ(value("\"insurance_fund_after\":", burst), value("\"insurance_fund\":", totals));
+  EXPECT_EQ(value("\"largest_cascade\":", burst), value("\"largest_cascade\":", 0));
+  EXPECT_EQ(value("\"largest_cascade_seq\":", burst), value("\"largest_cascade_origin\":", 0));
+  EXPECT_EQ(value("\"insurance_fund_before\":", 0), "\"0\"");
+  EXPECT_NE(value("\"insurance_fund\":", totals), "\"0\"");
 }
 
 }  // namespace

@@ -42,7 +42,9 @@ constexpr const char* kHelp =
     "per instrument the index's start, high, low (the drop) and end and the book depth within\n"
     "1% of the mid before and during the burst; liquidated notional and its long share,\n"
     "backstop and ADL volume; the peak second of liquidations; the burst window (the\n"
-    "--burst-seconds of input time with the most liquidations, or the most events).\n"
+    "--burst-seconds of input time with the most liquidations, or the most events) with\n"
+    "its own liquidated notional, backstop and ADL volume, insurance fund at its start and\n"
+    "end, and largest cascade.\n"
     "Before those, with a circuit breaker on some instrument (or a pause), per instrument its\n"
     "band, window and pause, its pauses, the input time it spent paused and the orders the\n"
     "pauses refused (always in --json: \"circuit_breakers\").\n"
@@ -61,7 +63,8 @@ constexpr const char* kHelp =
     "                    \"cascade replay\", created_ns copied from FILE)\n"
     "  --json            print the report as one JSON object\n"
     "  --plot DIR        write DIR/per_second.csv (events, latency, liquidations, index and\n"
-    "                    depth per second), DIR/plots.gp and, with gnuplot, the pictures\n"
+    "                    depth per second), DIR/plots.gp (tools/replay_plots.gp) and, with\n"
+    "                    gnuplot, the pictures\n"
     "                    price_liquidations.png, latency.png, cumulative_liquidations.png\n"
     "  --burst-seconds N length of the burst window (default 60)\n"
     "  --no-prefetch     process one event at a time, without the prefetch (the output is\n"
@@ -164,6 +167,7 @@ struct MarginReport {
   std::uint64_t holding = 0;  // accounts with a nonzero position
   cascade::MarginTotals totals;
   cascade::LiquidationTotals liq;
+  cascade::Money fund_before = 0;  // the insurance fund before the first event
   struct Oi {
     cascade::InstrumentId id;
     std::string symbol;
@@ -227,7 +231,7 @@ void text_margin(std::string& out, const MarginReport& m) {
   out += "  fees to fund  " + money(m.liq.fees) + "\n";
   out += "  bankruptcies  " + money(m.liq.bankruptcy_loss) + " (" + std::to_string(m.liq.bankruptcies) + ")\n";
   out += "  socialized    " + money(m.totals.socialized_losses) + "\n";
-  out += "insurance fund before 0, after " + money(m.totals.insurance_fund) + "\n";
+  out += "insurance fund before " + money(m.fund_before) + ", after " + money(m.totals.insurance_fund) + "\n";
 }
 
 void json_margin(std::string& out, const MarginReport& m) {
@@ -250,7 +254,7 @@ void json_margin(std::string& out, const MarginReport& m) {
          ",\"liquidation_fees\":" + json_string(money(m.liq.fees)) +
          ",\"bankruptcies\":" + std::to_string(m.liq.bankruptcies) +
          ",\"socialized_losses\":" + json_string(money(m.totals.socialized_losses)) +
-         ",\"insurance_fund_before\":\"0\"" +
+         ",\"insurance_fund_before\":" + json_string(money(m.fund_before)) +
          ",\"max_cascade_depth\":" + std::to_string(m.liq.max_depth) +
          ",\"largest_cascade\":" + std::to_string(m.liq.largest_cascade) +
          ",\"largest_cascade_origin\":" + std::to_string(m.liq.largest_cascade_origin);
@@ -312,6 +316,16 @@ void text_crash(std::string& out, const cascade::cli::ReplayStats& st) {
                 static_cast<long long>(st.burst_len_s()), minutes(st, st.burst_start_s()), utc(st.epoch_s(st.burst_start_s())).c_str(),
                 static_cast<unsigned long long>(st.burst_events()), static_cast<unsigned long long>(st.burst_liquidations()));
   out += buf;
+  std::snprintf(buf, sizeof buf, "  liquidated    %s USD, %.1f%% of it long; backstop %s USD, ADL %s USD\n",
+                usd(st.burst_liquidated_usd()).c_str(), st.burst_long_share() * 100, usd(st.burst_backstop_usd()).c_str(),
+                usd(st.burst_adl_usd()).c_str());
+  out += buf;
+  out += "  insurance fund " + money(st.burst_fund_before()) + " -> " + money(st.burst_fund_after()) + "\n";
+  const auto& l = st.burst_largest();
+  std::snprintf(buf, sizeof buf, "  largest cascade %llu liquidations, input seq %llu at %s UTC\n",
+                static_cast<unsigned long long>(l.steps), static_cast<unsigned long long>(l.seq),
+                utc(l.ts / 1'000'000'000).c_str());
+  out += buf;
 }
 
 void text_percentiles(std::string& out, const char* title, const cascade::cli::Percentiles& p) {
@@ -344,7 +358,14 @@ void json_crash(std::string& out, const cascade::cli::ReplayStats& st) {
   }
   out += "]},\"burst_window\":{\"start_epoch\":" + std::to_string(st.epoch_s(st.burst_start_s())) +
          ",\"seconds\":" + std::to_string(st.burst_len_s()) + ",\"events\":" + std::to_string(st.burst_events()) +
-         ",\"liquidations\":" + std::to_string(st.burst_liquidations()) + "}";
+         ",\"liquidations\":" + std::to_string(st.burst_liquidations()) +
+         ",\"liquidated_usd\":" + fixed(st.burst_liquidated_usd(), 2) + ",\"long_share\":" + fixed(st.burst_long_share(), 4) +
+         ",\"backstop_usd\":" + fixed(st.burst_backstop_usd(), 2) + ",\"adl_usd\":" + fixed(st.burst_adl_usd(), 2) +
+         ",\"insurance_fund_before\":" + json_string(money(st.burst_fund_before())) +
+         ",\"insurance_fund_after\":" + json_string(money(st.burst_fund_after())) +
+         ",\"largest_cascade\":" + std::to_string(st.burst_largest().steps) +
+         ",\"largest_cascade_seq\":" + std::to_string(st.burst_largest().seq) +
+         ",\"largest_cascade_epoch_ns\":" + std::to_string(st.burst_largest().ts) + "}";
 }
 
 // The circuit breakers (docs/liquidation.md): per instrument its settings (band, window,
@@ -470,6 +491,7 @@ int cmd_replay(int argc, char** argv) {
   EventView ev;
   std::size_t i = 0, current_second = SIZE_MAX;
   std::uint64_t liquidations = engine.liquidation_totals().liquidations, largest = 0;
+  stats.set_fund_start(engine.totals().insurance_fund);
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t tick_start = cli::ticks_now();
   for (;;) {  // the first pass counted exactly these events
@@ -528,6 +550,13 @@ int cmd_replay(int argc, char** argv) {
   const auto loop_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(loop_end - start).count();
   stats.calibrate(tick_end > tick_start ? static_cast<double>(loop_ns) / static_cast<double>(tick_end - tick_start) : 1.0);
   stats.finish(engine, i);
+  if (stats.burst_largest().steps > 0) {  // its input event's seq and time, from the file
+    EventReader again = in.file().reader();
+    EventView x;
+    for (std::size_t k = 0; again.next(x) && k < stats.burst_largest().index; ++k) {
+    }
+    stats.set_burst_largest_origin(x.header().seq, x.header().ts_ns);
+  }
   // Engine time: the sum of the per-event times (reading the counter costs ~10 ns an event).
   const double engine_seconds = stats.engine_seconds();
   const auto engine_ns = static_cast<std::int64_t>(engine_seconds * 1e9);
@@ -538,7 +567,8 @@ int cmd_replay(int argc, char** argv) {
   const double rate = engine_seconds > 0 ? static_cast<double>(n_in) / engine_seconds : 0.0;
   const double burst_rate =
       stats.burst_engine_seconds() > 0 ? static_cast<double>(stats.burst_events()) / stats.burst_engine_seconds() : 0.0;
-  const MarginReport margin = margin_report(engine);
+  MarginReport margin = margin_report(engine);
+  margin.fund_before = stats.fund_start();
   const bool crash = stats.liquidations() > 0;
 
   std::string plot_message;
@@ -567,7 +597,8 @@ int cmd_replay(int argc, char** argv) {
     if (crash)
       report += ",\"largest_cascade_ns\":" + fixed(stats.largest_ns(), 0) +
                 ",\"largest_cascade_output_events\":" + std::to_string(stats.largest().out_events) +
-                ",\"largest_cascade_epoch_ns\":" + std::to_string(stats.largest().ts);
+                ",\"largest_cascade_epoch_ns\":" + std::to_string(stats.largest().ts) +
+                ",\"burst_largest_cascade_ns\":" + fixed(stats.burst_largest_ns(), 0);
     if (stats.repeated())
       report += ",\"latency_least_of_replays_ns\":{\"replays\":" + std::to_string(repeats) +
                 ",\"all\":" + json_percentiles(stats.min_all()) + ",\"burst\":" + json_percentiles(stats.min_burst()) +
@@ -620,6 +651,9 @@ int cmd_replay(int argc, char** argv) {
       std::snprintf(buf, sizeof buf, "largest cascade %llu liquidations, %llu output events, input seq %llu at %s UTC: %.3f ms\n",
                     static_cast<unsigned long long>(l.steps), static_cast<unsigned long long>(l.out_events),
                     static_cast<unsigned long long>(l.seq), utc(l.ts / 1'000'000'000).c_str(), stats.largest_ns() / 1e6);
+      report += buf;
+      std::snprintf(buf, sizeof buf, "largest in burst %llu liquidations: %.3f ms\n",
+                    static_cast<unsigned long long>(stats.burst_largest().steps), stats.burst_largest_ns() / 1e6);
       report += buf;
     }
     std::snprintf(buf, sizeof buf, "burst rate      %.0f events/s\npeak memory     %.1f MB\n", burst_rate,

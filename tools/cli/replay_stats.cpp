@@ -15,6 +15,7 @@
 
 #include "cascade/circuit_breaker.hpp"
 #include "cascade/event_reader.hpp"
+#include "cli/replay_plots_gp.hpp"
 
 namespace cascade::cli {
 
@@ -67,6 +68,11 @@ void ReplayStats::scan_output(std::span<const std::byte> out, const Engine& engi
       v.liquidated += usd;
       if (f.flags & wire::fill_flags::kDeleverage) s.adl_usd += usd, v.adl += usd;
       else if (f.flags & wire::fill_flags::kBackstop) s.backstop_usd += usd, v.backstop += usd;
+    } else if (t == wire::MsgType::InsuranceFund) {
+      const auto& m = ev.as<wire::InsuranceFund>();
+      Second& s = sec_[second(m.header.ts_ns)];
+      s.fund = m.balance;
+      s.fund_seen = true;
     } else if (t == wire::MsgType::MarkPrice) {
       const auto& m = ev.as<wire::MarkPrice>();
       if (m.index <= 0) continue;
@@ -174,7 +180,20 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
   for (std::size_t i = first; i < last; ++i) {
     burst_ticks += ticks_[i];
     (steps_[i] ? c : stops_[i] ? s : b).push_back(ticks_[i]);
+    if (steps_[i] > burst_largest_.steps) burst_largest_ = {i, 0, 0, steps_[i], 0};
   }
+  Money fund = fund_start_;
+  for (std::int64_t k = 0; k < burst_end_ && k < n_sec; ++k) {
+    if (k == burst_begin_) burst_fund_before_ = fund;
+    const Second& x = sec_[static_cast<std::size_t>(k)];
+    if (x.fund_seen) fund = x.fund;
+    if (k < burst_begin_) continue;
+    burst_long_usd_ += x.long_usd;
+    burst_short_usd_ += x.short_usd;
+    burst_backstop_usd_ += x.backstop_usd;
+    burst_adl_usd_ += x.adl_usd;
+  }
+  burst_fund_after_ = fund;
   burst_engine_s_ = burst_ticks * ns_per_tick_ / 1e9;
   burst_ = percentiles(b);
   stop_chains_ = percentiles(s);
@@ -287,7 +306,8 @@ bool ReplayStats::write_plots(const std::string& dir, std::string& message) cons
   }
   std::fprintf(f, "minute,epoch_s,events,latency_p50_ns,latency_p99_ns,latency_max_ns,liquidations,long_usd,short_usd,"
                   "backstop_usd,adl_usd,cumulative_liquidations,cumulative_liquidated_usd");
-  for (const InstrumentFigures& x : figures_) std::fprintf(f, ",index_%s,depth1pct_usd_%s", x.symbol.c_str(), x.symbol.c_str());
+  for (const InstrumentFigures& x : figures_)
+    std::fprintf(f, ",index_%s,index100_%s,depth1pct_usd_%s", x.symbol.c_str(), x.symbol.c_str(), x.symbol.c_str());
   std::fputc('\n', f);
   std::size_t first = 0;
   std::uint64_t cum = 0;
@@ -323,7 +343,9 @@ bool ReplayStats::write_plots(const std::string& dir, std::string& message) cons
     for (std::size_t k = 0; k < figures_.size(); ++k) {
       const InstrumentId id = figures_[k].id;
       const double dep = id < depth_.size() && !depth_[id].empty() ? depth_[id][s] : 0.0;
-      std::fprintf(f, ",%.10g,%.2f", last_index[k], dep);
+      const double start = figures_[k].start;
+      std::fprintf(f, ",%.10g,%.6g,%.2f", last_index[k], last_index[k] > 0 && start > 0 ? 100 * last_index[k] / start : 0.0,
+                   dep);
     }
     std::fputc('\n', f);
   }
@@ -333,37 +355,15 @@ bool ReplayStats::write_plots(const std::string& dir, std::string& message) cons
     return false;
   }
 
-  // The gnuplot script beside the data, so the pictures can be redrawn or restyled.
+  // tools/replay_plots.gp beside the data, so the pictures can be redrawn or restyled.
   const std::string gp = dir + "/plots.gp";
   std::FILE* g = std::fopen(gp.c_str(), "w");
-  if (!g) {
+  bool gp_ok = g != nullptr && std::fputs(kReplayPlotsGp, g) >= 0;
+  if (g != nullptr && std::fclose(g) != 0) gp_ok = false;
+  if (!gp_ok) {
     message = gp + ": cannot write";
     return false;
   }
-  const std::size_t n_inst = figures_.size();
-  std::fprintf(g,
-               "# gnuplot %s/plots.gp (run inside %s): the replay's pictures from per_second.csv\n"
-               "set datafile separator ','\nset terminal pngcairo size 1200,600 noenhanced\nset grid\nset key left bottom\n"
-               "set xlabel 'minutes'\n",
-               dir.c_str(), dir.c_str());
-  std::fprintf(g, "set output 'price_liquidations.png'\nset title 'Index (start = 100) and liquidated notional per second'\n"
-                  "set ylabel 'index, start = 100'\nset y2label 'liquidated USD per second'\nset y2tics\nset ytics nomirror\n"
-                  "plot 'per_second.csv' every ::1 using 1:($8+$9) axes x1y2 with impulses lc rgb '#d62728' title 'liquidated USD/s'");
-  for (std::size_t k = 0; k < n_inst; ++k) {
-    const std::size_t col = 14 + 2 * k;
-    std::fprintf(g, ", '' every ::1 using 1:(($%zu > 0 && %.10g > 0) ? 100 * $%zu / %.10g : NaN) with lines lw 2 title '%s'", col,
-                 figures_[k].start, col, figures_[k].start, figures_[k].symbol.c_str());
-  }
-  std::fprintf(g, "\nunset y2tics\nunset y2label\nset ytics mirror\n"
-                  "set output 'latency.png'\nset title 'Engine time per input event, per second'\nset ylabel 'ns'\nset logscale y\n"
-                  "plot 'per_second.csv' every ::1 using 1:($6 > 0 ? $6 : NaN) with points pt 7 ps 0.3 title 'max', "
-                  "'' every ::1 using 1:($5 > 0 ? $5 : NaN) with lines title 'p99', '' every ::1 using 1:($4 > 0 ? $4 : NaN) with lines title 'p50'\n"
-                  "unset logscale y\n"
-                  "set output 'cumulative_liquidations.png'\nset title 'Cumulative liquidations'\nset ylabel 'liquidations'\n"
-                  "set y2label 'liquidated USD'\nset y2tics\nset ytics nomirror\n"
-                  "plot 'per_second.csv' every ::1 using 1:12 with lines lw 2 title 'liquidations', "
-                  "'' every ::1 using 1:13 axes x1y2 with lines lw 2 title 'liquidated USD'\n");
-  std::fclose(g);
 
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     message = "gnuplot not found: wrote " + csv + " and " + gp +

@@ -28,6 +28,8 @@ struct Second {
   std::uint64_t liquidations = 0;  // Liquidation(Triggered)
   double long_usd = 0, short_usd = 0;  // liquidated notional (book, backstop and ADL fills) by position side
   double backstop_usd = 0, adl_usd = 0;
+  Money fund = 0;  // insurance fund balance after the second's last InsuranceFund event
+  bool fund_seen = false;
 };
 
 struct InstrumentFigures {
@@ -83,6 +85,8 @@ class ReplayStats {
   void sample_depth(std::size_t sec, const Engine& engine);
   // The timestamp counter's rate, measured against steady_clock over the run.
   void calibrate(double ns_per_tick) noexcept { ns_per_tick_ = ns_per_tick; }
+  // The insurance fund before the first event (the report's "before" figures).
+  void set_fund_start(Money fund) noexcept { fund_start_ = fund; }
   void set_largest(std::size_t index, std::int64_t ts, SeqNo seq, std::uint64_t steps, std::uint64_t out_events) noexcept {
     largest_ = {index, ts, seq, steps, out_events};
   }
@@ -127,6 +131,24 @@ class ReplayStats {
   };
   const Largest& largest() const noexcept { return largest_; }
   double largest_ns() const noexcept { return static_cast<double>(ticks_[largest_.index]) * ns_per_tick_; }
+  // The burst window's own figures: liquidated notional, backstop and ADL volume, the
+  // insurance fund at its start and end, and its largest cascade (index and steps from
+  // finish(); the caller fills in seq and ts from the input, out_events stays 0).
+  double burst_liquidated_usd() const noexcept { return burst_long_usd_ + burst_short_usd_; }
+  double burst_long_share() const noexcept {
+    return burst_liquidated_usd() > 0 ? burst_long_usd_ / burst_liquidated_usd() : 0;
+  }
+  double burst_backstop_usd() const noexcept { return burst_backstop_usd_; }
+  double burst_adl_usd() const noexcept { return burst_adl_usd_; }
+  Money fund_start() const noexcept { return fund_start_; }
+  Money burst_fund_before() const noexcept { return burst_fund_before_; }
+  Money burst_fund_after() const noexcept { return burst_fund_after_; }
+  const Largest& burst_largest() const noexcept { return burst_largest_; }
+  void set_burst_largest_origin(SeqNo seq, std::int64_t ts) noexcept {
+    burst_largest_.seq = seq;
+    burst_largest_.ts = ts;
+  }
+  double burst_largest_ns() const noexcept { return static_cast<double>(ticks_[burst_largest_.index]) * ns_per_tick_; }
 
   // per_second.csv and, with gnuplot, three PNGs; false with a message when the CSV fails.
   bool write_plots(const std::string& dir, std::string& message) const;
@@ -158,7 +180,9 @@ class ReplayStats {
     bool paused = false;
   };
   std::vector<Breaker> breaker_;  // per instrument
-  Largest largest_;
+  Largest largest_, burst_largest_;
+  Money fund_start_ = 0, burst_fund_before_ = 0, burst_fund_after_ = 0;
+  double burst_long_usd_ = 0, burst_short_usd_ = 0, burst_backstop_usd_ = 0, burst_adl_usd_ = 0;
 
   double engine_s_ = 0, burst_engine_s_ = 0;
   std::uint64_t burst_events_ = 0, liquidations_ = 0, burst_liquidations_ = 0, peak_ = 0;
