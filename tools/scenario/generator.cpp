@@ -34,7 +34,10 @@ Params preset(Kind kind) {
       p.shape.pump = 0;
       p.shape.noise = 0.0002;
       p.shape.drop_start_ms = p.shape.duration_ms / 2;
-      p.leverage_cap = 10;
+      // 5x: a liquidation needs a move of about 15% against the position, twice the widest
+      // swing of the memes' calm noise over the day (10x liquidated a few hundred WIF
+      // traders in a million).
+      p.leverage_cap = 5;
       p.long_share = 0.5;
       p.mm_pull = 0;
       p.late_share = 0.3;
@@ -616,11 +619,15 @@ bool Generator::run(std::string& error) {
       requote(j, iu, st);  // market makers lead the index: liquidations meet the pulled book
       tick_index(j, iu);
     }
-    if (t > 0 && (epoch_ms + t) % p_.funding_interval_ms == 0) {
+    // At each funding boundary the tick crosses (a CSV path may start off the tick grid).
+    if (t > 0 && (epoch_ms + t) / p_.funding_interval_ms != (epoch_ms + t - p_.tick_ms) / p_.funding_interval_ms) {
       for (std::uint32_t j = 0; j < n; ++j) {
         auto fr = wire::make<wire::FundingRate>();
         fr.instrument = j;
-        const double rate = t < late_start_ms_ ? p_.funding_rate : (crashing ? -2.0 : 2.0) * p_.funding_rate;
+        // Under stress the perps trade below the index in a crash (shorts pay) and above it
+        // in a squeeze; a calm day keeps its rate.
+        const double rate = p_.kind == Kind::Calm || t < late_start_ms_ ? p_.funding_rate
+                                                                        : (crashing ? -2.0 : 2.0) * p_.funding_rate;
         fr.rate = static_cast<Rate>(std::llround(rate * kRateOne));
         emit(fr);
       }
