@@ -790,6 +790,30 @@ TEST_F(Cli, GenUsageErrors) {
   EXPECT_EQ(r.err, "cascade gen: --circuit-window-ms and --circuit-pause-ms need --circuit-band\nTry 'cascade gen --help'.\n");
 }
 
+// The shape, leverage and funding options reach the file: funding every 5 minutes at 0.05%,
+// doubled and negative once the move starts (minute 3); each option changes the bytes.
+TEST_F(Cli, GenShapeLeverageAndFundingOptions) {
+  ASSERT_EQ(cascade(kSmallCrash + " --funding-rate 0.05 --funding-minutes 5 -o f.cev").code, 0);
+  const Result d = cascade("dump f.cev");
+  ASSERT_EQ(d.code, 0) << d.err;
+  std::vector<std::string> rates;
+  for (const std::string& l : lines_of(d.out))
+    if (l.rfind("funding_rate ", 0) == 0) rates.push_back(l.substr(l.find(" rate=") + 6));
+  EXPECT_EQ(rates, std::vector<std::string>(20, "-0.001"));  // minutes 5, 10, 15, 20 on 5 instruments
+  ASSERT_EQ(cascade(kSmallCrash + " -o base.cev").code, 0);
+  const std::string base = read_file(path("base.cev"));
+  for (const char* option : {"--leverage-skew 1", "--grind-share 80", "--wick-share 50", "--pump 2"}) {
+    ASSERT_EQ(cascade(kSmallCrash + " " + option + " -o o.cev").code, 0) << option;
+    EXPECT_NE(read_file(path("o.cev")), base) << option;
+  }
+  Result r = cascade("gen crash --wick-share 0 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --wick-share: expected a number in [1, 100], got '0'\nTry 'cascade gen --help'.\n");
+  r = cascade("gen crash --funding-rate 1e -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --funding-rate: expected a number in [-5, 5], got '1e'\nTry 'cascade gen --help'.\n");
+}
+
 // The small crash with a 5% breaker over 1-minute windows and 1-minute pauses: every
 // definition carries it, the generator counts the refused taker and trader orders apart from
 // its rejects, and replay reports the pauses per instrument (text and JSON).

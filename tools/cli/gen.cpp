@@ -1,6 +1,7 @@
 // cascade gen: writes a generated scenario (crash, calm, squeeze) as an input event file.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "cascade/event_file.hpp"
@@ -32,10 +33,20 @@ constexpr const char* kHelp =
     "  --drop PCT            the large cap's move at the extreme, in % (default 13;\n"
     "                        squeeze: the rise, default 10)\n"
     "  --rebound PCT         part of the move recovered afterwards, in % (default 70)\n"
+    "  --grind-share PCT     part of the move taken slowly before the wick, in % (default 40)\n"
+    "  --wick-share PCT      last part of the move's time, where the rest of it happens, in %\n"
+    "                        (default 12)\n"
+    "  --pump PCT            rise in the 5 minutes before the move, in % (default 0.5; calm 0)\n"
+    "  --funding-rate PCT    funding rate per interval before the move, in % (default 0.01;\n"
+    "                        during a crash it turns to -2x, during a squeeze to 2x)\n"
+    "  --funding-minutes N   funding interval (default 60), on the clock's boundaries\n"
     "  --long-share PCT      traders holding longs, in % (default 72; calm 50; squeeze 30)\n"
     "  --late-share PCT      traders opening during the move, half of them chasing it into\n"
     "                        its extreme, in % (default 15; calm 30)\n"
     "  --leverage-cap X      no trader above X (default: the brackets' maximum; calm 5)\n"
+    "  --leverage-skew X     how heavy leverage is at the maximum: a trader's leverage is\n"
+    "                        max^(u^(1/X)), u uniform in [0, 1) (default 2.5; 1 is\n"
+    "                        log-uniform from 1x to the maximum)\n"
     "  --stop-share PCT      traders with a stop-loss, in % (default 25)\n"
     "  --mm-levels N         market-maker levels per side (default 10)\n"
     "  --mm-pull PCT         near-mid depth pulled under full stress, in % (default 95)\n"
@@ -58,7 +69,8 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"long-share", 0, true},     {"leverage-cap", 0, true}, {"stop-share", 0, true}, {"mm-levels", 0, true},
     {"mm-pull", 0, true},        {"taker-rate", 0, true},   {"backstop-usd", 0, true}, {"index-csv", 0, true},
     {"index-klines", 0, true},   {"late-share", 0, true},   {"circuit-band", 0, true}, {"circuit-window-ms", 0, true},
-    {"circuit-pause-ms", 0, true}, {"help", 'h', false},
+    {"circuit-pause-ms", 0, true}, {"leverage-skew", 0, true}, {"grind-share", 0, true}, {"wick-share", 0, true},
+    {"pump", 0, true},           {"funding-rate", 0, true}, {"funding-minutes", 0, true}, {"help", 'h', false},
 };
 
 }  // namespace
@@ -99,7 +111,21 @@ int cmd_gen(int argc, char** argv) {
     }
     field = static_cast<double>(v) / 100.0;
   };
-  std::uint64_t minutes = 0, calm = 0, drop_minutes = 0, backstop = 0, leverage_cap = 0;
+  const auto decimal = [&](const char* name, double min, double max, double scale, double& field) {
+    if (!args.has(name)) return;
+    const std::string text = args.value(name);
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(v >= min && v <= max)) {
+      char range[96];
+      std::snprintf(range, sizeof range, "a number in [%g, %g]", min, max);
+      error = std::string("--") + name + ": expected " + range + ", got '" + text + "'";
+      bad = true;
+      return;
+    }
+    field = v * scale;
+  };
+  std::uint64_t minutes = 0, calm = 0, drop_minutes = 0, backstop = 0, leverage_cap = 0, funding_minutes = 0;
   count("seed", 0, UINT64_MAX, p.seed);
   count("accounts", 1, 1u << 20, p.accounts);
   count("minutes", 0, 7 * 24 * 60, minutes);
@@ -118,6 +144,13 @@ int cmd_gen(int argc, char** argv) {
   percent("stop-share", 100, p.stop_share);
   percent("mm-pull", 100, p.mm_pull);
   percent("circuit-band", 100, p.circuit_band);
+  percent("grind-share", 100, p.shape.grind_share);
+  decimal("wick-share", 1, 100, 0.01, p.shape.wick_share);
+  decimal("pump", 0, 50, 0.01, p.shape.pump);
+  decimal("leverage-skew", 0.1, 100, 1, p.leverage_skew);
+  decimal("funding-rate", -5, 5, 0.01, p.funding_rate);
+  count("funding-minutes", 1, 7 * 24 * 60, funding_minutes);
+  if (funding_minutes) p.funding_interval_ms = static_cast<std::int64_t>(funding_minutes) * 60'000;
   if (args.has("taker-rate")) {
     std::uint64_t v = 0;
     if (!cli::parse_count(args.value("taker-rate"), 0, 1'000'000, v)) {
