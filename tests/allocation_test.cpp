@@ -112,8 +112,18 @@ std::vector<std::byte> mixed_stream(std::uint64_t seed, SeqNo& seq, Timestamp& t
       case 5: put(t::limit(0, 0, next_id++, acct, inst, side, px, qty, TimeInForce::IOC)); break;
       case 6: put(t::limit(0, 0, next_id++, acct, inst, side, px, qty, TimeInForce::FOK)); break;
       case 7: put(t::market(0, 0, next_id++, acct, inst, side, qty, 0, rng() % 2 ? TimeInForce::IOC : TimeInForce::FOK)); break;
-      case 8: put(t::stop_market(0, 0, next_id++, acct, inst, side, px, qty)); break;
-      case 9: put(t::stop_limit(0, 0, next_id++, acct, inst, side, px, side == Side::Buy ? px + 5 : px - 5, qty)); break;
+      case 8: {  // a third of the stops trigger on the mark price, the rest on the last trade
+        auto o = t::stop_market(0, 0, next_id++, acct, inst, side, px, qty);
+        if (rng() % 3 == 0) o.flags = order_flags::kMarkTrigger;
+        put(o);
+        break;
+      }
+      case 9: {
+        auto o = t::stop_limit(0, 0, next_id++, acct, inst, side, px, side == Side::Buy ? px + 5 : px - 5, qty);
+        if (rng() % 3 == 0) o.flags = order_flags::kMarkTrigger;
+        put(o);
+        break;
+      }
       case 10: case 11: put(t::cancel(0, 0, target, acct, inst)); break;
       case 12: case 13: put(t::modify(0, 0, target, acct, inst, px, qty)); break;
       case 14: put(t::mass_cancel(0, 0, acct, rng() % 2 ? inst : kAllInstruments)); break;
