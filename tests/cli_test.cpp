@@ -762,6 +762,16 @@ TEST_F(Cli, GenIsDeterministicValidAndRoundTripsThroughText) {
   const Result e = cascade("encode a.txt -o a2.cev");
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(read_file(path("a2.cev")), bytes);
+  // The other presets' files round-trip as well.
+  for (const std::string preset : {"calm", "squeeze"}) {
+    const std::string small = "gen " + preset + " --accounts 300 --minutes 20 --calm-minutes 3 --drop-minutes 4 --mm-levels 2";
+    ASSERT_EQ(cascade(small + " -o p.cev").code, 0) << preset;
+    ASSERT_EQ(cascade("dump p.cev -o p.txt").code, 0) << preset;
+    ASSERT_EQ(cascade("encode p.txt -o p2.cev").code, 0) << preset;
+    const std::string original = read_file(path("p.cev"));
+    EXPECT_GT(original.size(), 10'000u) << preset;
+    EXPECT_EQ(read_file(path("p2.cev")), original) << preset;
+  }
 }
 
 TEST_F(Cli, GenUsageErrors) {
