@@ -899,7 +899,8 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   for (const char* l : {"\ncrash figures   ", "\n  BTC-PERP       index ", "\n  liquidated    ",
                         "% of it long; backstop ", "\n  peak second   ", "\nburst window    60 s from minute ",
                         "\nlatency (ns)        events       p50       p90       p99     p99.9         max\n",
-                        "\n  whole run     ", "\n  burst, no casc. ", "\n  burst, stops    ", "\n  cascade starts  ", "\nlargest cascade ",
+                        "\n  whole run     ", "\n  burst, no casc. ", "\n  burst, stops    ", "\n  cascade starts  ",
+                        "\n  burst, no liq.  ", "\nlargest cascade ",
                         "\n  insurance fund ", "\n  largest cascade ", "\nlargest in burst ", "\npeak memory     "})
     EXPECT_NE(t.out.find(l), std::string::npos) << l << "\n" << t.out;
   // The crash figures come from the input and the engine: two runs agree up to the timing block.
@@ -925,6 +926,7 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   EXPECT_GT(stops, 0);
   EXPECT_GT(starts, 0);
   EXPECT_EQ(quiet + stops + starts, number_after("\"seconds\":30,\"events\":"));
+  EXPECT_EQ(number_after("\"burst_no_liquidation\":{\"events\":"), quiet + stops);
   // The CSV series are written with or without gnuplot.
   const std::string csv = read_file(path("plots/per_second.csv"));
   EXPECT_EQ(csv.rfind("minute,epoch_s,events,latency_p50_ns,latency_p99_ns,latency_max_ns,liquidations,", 0), 0u) << csv.substr(0, 200);

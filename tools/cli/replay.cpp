@@ -593,7 +593,8 @@ int cmd_replay(int argc, char** argv) {
     json_breakers(report, stats);
     if (crash) json_crash(report, stats);
     report += ",\"latency_ns\":{\"all\":" + json_percentiles(stats.all()) + ",\"burst\":" + json_percentiles(stats.burst()) +
-              ",\"stop_chains\":" + json_percentiles(stats.stop_chains()) + ",\"cascade_starts\":" + json_percentiles(stats.cascades()) + "}";
+              ",\"stop_chains\":" + json_percentiles(stats.stop_chains()) + ",\"cascade_starts\":" + json_percentiles(stats.cascades()) +
+              ",\"burst_no_liquidation\":" + json_percentiles(stats.no_liquidation()) + "}";
     if (crash)
       report += ",\"largest_cascade_ns\":" + fixed(stats.largest_ns(), 0) +
                 ",\"largest_cascade_output_events\":" + std::to_string(stats.largest().out_events) +
@@ -604,6 +605,7 @@ int cmd_replay(int argc, char** argv) {
                 ",\"all\":" + json_percentiles(stats.min_all()) + ",\"burst\":" + json_percentiles(stats.min_burst()) +
                 ",\"stop_chains\":" + json_percentiles(stats.min_stop_chains()) +
                 ",\"cascade_starts\":" + json_percentiles(stats.min_cascades()) +
+                ",\"burst_no_liquidation\":" + json_percentiles(stats.min_no_liquidation()) +
                 ",\"engine_ns\":" + std::to_string(static_cast<std::int64_t>(stats.min_engine_seconds() * 1e9)) + "}";
     report += ",\"burst_events_per_second\":" + std::to_string(static_cast<std::uint64_t>(burst_rate)) +
               ",\"peak_rss_kb\":" + std::to_string(peak_rss_kb());
@@ -636,6 +638,7 @@ int cmd_replay(int argc, char** argv) {
     text_percentiles(report, "burst, no casc.", stats.burst());
     text_percentiles(report, "burst, stops", stats.stop_chains());
     text_percentiles(report, "cascade starts", stats.cascades());
+    text_percentiles(report, "burst, no liq.", stats.no_liquidation());
     if (stats.repeated()) {
       std::snprintf(buf, sizeof buf, "least of %llu    (each event's least time over %llu replays; engine time %.3f ms)\n",
                     static_cast<unsigned long long>(repeats), static_cast<unsigned long long>(repeats),
@@ -645,6 +648,7 @@ int cmd_replay(int argc, char** argv) {
       text_percentiles(report, "burst, no casc.", stats.min_burst());
       text_percentiles(report, "burst, stops", stats.min_stop_chains());
       text_percentiles(report, "cascade starts", stats.min_cascades());
+      text_percentiles(report, "burst, no liq.", stats.min_no_liquidation());
     }
     if (crash) {
       const auto& l = stats.largest();

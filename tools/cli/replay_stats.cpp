@@ -195,6 +195,13 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
   }
   burst_fund_after_ = fund;
   burst_engine_s_ = burst_ticks * ns_per_tick_ / 1e9;
+  const auto joined = [](const std::vector<std::uint32_t>& x, const std::vector<std::uint32_t>& y) {
+    std::vector<std::uint32_t> u(x);
+    u.insert(u.end(), y.begin(), y.end());
+    return u;
+  };
+  std::vector<std::uint32_t> u = joined(b, s);
+  no_liquidation_ = percentiles(u);
   burst_ = percentiles(b);
   stop_chains_ = percentiles(s);
   cascades_ = percentiles(c);
@@ -209,6 +216,8 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
     s.clear();
     c.clear();
     for (std::size_t i = first; i < last; ++i) (steps_[i] ? c : stops_[i] ? s : b).push_back(min_ticks_[i]);
+    u = joined(b, s);
+    min_no_liquidation_ = percentiles(u);
     min_burst_ = percentiles(b);
     min_stop_chains_ = percentiles(s);
     min_cascades_ = percentiles(c);

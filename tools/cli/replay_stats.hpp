@@ -103,12 +103,16 @@ class ReplayStats {
   const Percentiles& burst() const noexcept { return burst_; }
   const Percentiles& stop_chains() const noexcept { return stop_chains_; }  // burst events firing stops, no liquidation
   const Percentiles& cascades() const noexcept { return cascades_; }  // burst events starting liquidations
+  // The first two together: every burst event that starts no liquidation, stop chains included
+  // (the stricter reading of the burst target).
+  const Percentiles& no_liquidation() const noexcept { return no_liquidation_; }
   // The same four groups over each event's least time of all the replays (repeats() > 0).
   bool repeated() const noexcept { return !min_ticks_.empty(); }
   const Percentiles& min_all() const noexcept { return min_all_; }
   const Percentiles& min_burst() const noexcept { return min_burst_; }
   const Percentiles& min_stop_chains() const noexcept { return min_stop_chains_; }
   const Percentiles& min_cascades() const noexcept { return min_cascades_; }
+  const Percentiles& min_no_liquidation() const noexcept { return min_no_liquidation_; }
   double min_engine_seconds() const noexcept { return min_engine_s_; }
   std::uint64_t liquidations() const noexcept { return liquidations_; }
   std::uint64_t burst_liquidations() const noexcept { return burst_liquidations_; }
@@ -188,8 +192,8 @@ class ReplayStats {
   std::uint64_t burst_events_ = 0, liquidations_ = 0, burst_liquidations_ = 0, peak_ = 0;
   std::int64_t burst_begin_ = 0, burst_end_ = 0, peak_s_ = 0;
   double long_usd_ = 0, short_usd_ = 0, backstop_usd_ = 0, adl_usd_ = 0;
-  Percentiles all_, burst_, stop_chains_, cascades_;
-  Percentiles min_all_, min_burst_, min_stop_chains_, min_cascades_;
+  Percentiles all_, burst_, stop_chains_, cascades_, no_liquidation_;
+  Percentiles min_all_, min_burst_, min_stop_chains_, min_cascades_, min_no_liquidation_;
   double min_engine_s_ = 0;
   std::vector<InstrumentFigures> figures_;
   std::vector<BreakerFigures> breakers_;
