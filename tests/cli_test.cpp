@@ -798,6 +798,12 @@ TEST_F(Cli, GenUsageErrors) {
   r = cascade("gen crash --circuit-pause-ms 60000 -o x.cev");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "cascade gen: --circuit-window-ms and --circuit-pause-ms need --circuit-band\nTry 'cascade gen --help'.\n");
+  r = cascade("gen crash --wick-share 0 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --wick-share: expected a number in [1, 100], got '0'\nTry 'cascade gen --help'.\n");
+  r = cascade("gen crash --funding-rate 1e -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --funding-rate: expected a number in [-5, 5], got '1e'\nTry 'cascade gen --help'.\n");
 }
 
 // The shape, leverage and funding options reach the file: funding every 5 minutes at 0.05%,
@@ -816,12 +822,6 @@ TEST_F(Cli, GenShapeLeverageAndFundingOptions) {
     ASSERT_EQ(cascade(kSmallCrash + " " + option + " -o o.cev").code, 0) << option;
     EXPECT_NE(read_file(path("o.cev")), base) << option;
   }
-  Result r = cascade("gen crash --wick-share 0 -o x.cev");
-  EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "cascade gen: --wick-share: expected a number in [1, 100], got '0'\nTry 'cascade gen --help'.\n");
-  r = cascade("gen crash --funding-rate 1e -o x.cev");
-  EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "cascade gen: --funding-rate: expected a number in [-5, 5], got '1e'\nTry 'cascade gen --help'.\n");
 }
 
 // The small crash with a 5% breaker over 1-minute windows and 1-minute pauses: every
