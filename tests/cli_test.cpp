@@ -927,6 +927,8 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   EXPECT_GT(starts, 0);
   EXPECT_EQ(quiet + stops + starts, number_after("\"seconds\":30,\"events\":"));
   EXPECT_EQ(number_after("\"burst_no_liquidation\":{\"events\":"), quiet + stops);
+  EXPECT_GT(number_after("\"burst_peak_rss_kb\":"), 0);
+  EXPECT_LE(number_after("\"burst_peak_rss_kb\":"), number_after("\"peak_rss_kb\":"));
   // The CSV series are written with or without gnuplot.
   const std::string csv = read_file(path("plots/per_second.csv"));
   EXPECT_EQ(csv.rfind("minute,epoch_s,events,latency_p50_ns,latency_p99_ns,latency_max_ns,liquidations,", 0), 0u) << csv.substr(0, 200);

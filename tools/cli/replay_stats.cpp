@@ -188,6 +188,7 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
     const Second& x = sec_[static_cast<std::size_t>(k)];
     if (x.fund_seen) fund = x.fund;
     if (k < burst_begin_) continue;
+    burst_rss_kb_ = std::max(burst_rss_kb_, x.rss_kb);
     burst_long_usd_ += x.long_usd;
     burst_short_usd_ += x.short_usd;
     burst_backstop_usd_ += x.backstop_usd;

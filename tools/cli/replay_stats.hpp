@@ -5,6 +5,7 @@
 // figures docs/scenarios.md compares with real crashes, and the circuit breakers' pauses.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -30,6 +31,7 @@ struct Second {
   double backstop_usd = 0, adl_usd = 0;
   Money fund = 0;  // insurance fund balance after the second's last InsuranceFund event
   bool fund_seen = false;
+  std::uint64_t rss_kb = 0;  // resident memory when the second's first event was processed
 };
 
 struct InstrumentFigures {
@@ -83,6 +85,8 @@ class ReplayStats {
   void scan_output(std::span<const std::byte> out, const Engine& engine);
   // Book depth near the mid of every instrument, once per second of input time.
   void sample_depth(std::size_t sec, const Engine& engine);
+  // Resident memory, once per second of input time (outside the timed windows).
+  void sample_memory(std::size_t sec, std::uint64_t rss_kb) noexcept { sec_[sec].rss_kb = std::max(sec_[sec].rss_kb, rss_kb); }
   // The timestamp counter's rate, measured against steady_clock over the run.
   void calibrate(double ns_per_tick) noexcept { ns_per_tick_ = ns_per_tick; }
   // The insurance fund before the first event (the report's "before" figures).
@@ -145,6 +149,7 @@ class ReplayStats {
   double burst_backstop_usd() const noexcept { return burst_backstop_usd_; }
   double burst_adl_usd() const noexcept { return burst_adl_usd_; }
   Money fund_start() const noexcept { return fund_start_; }
+  std::uint64_t burst_peak_rss_kb() const noexcept { return burst_rss_kb_; }  // 0: not sampled
   Money burst_fund_before() const noexcept { return burst_fund_before_; }
   Money burst_fund_after() const noexcept { return burst_fund_after_; }
   const Largest& burst_largest() const noexcept { return burst_largest_; }
@@ -186,6 +191,7 @@ class ReplayStats {
   std::vector<Breaker> breaker_;  // per instrument
   Largest largest_, burst_largest_;
   Money fund_start_ = 0, burst_fund_before_ = 0, burst_fund_after_ = 0;
+  std::uint64_t burst_rss_kb_ = 0;
   double burst_long_usd_ = 0, burst_short_usd_ = 0, burst_backstop_usd_ = 0, burst_adl_usd_ = 0;
 
   double engine_s_ = 0, burst_engine_s_ = 0;
