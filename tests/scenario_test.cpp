@@ -205,7 +205,9 @@ std::vector<Rate> funding_rates(const Generated& g) {
 TEST(Scenario, CalmLiquidatesNobodyOverTheWholeDay) {
   Params p = preset(Kind::Calm);
   p.accounts = 10'000;
-  p.tick_ms = 250;
+  p.tick_ms = 500;
+  p.mm_levels = 3;
+  p.taker_rate = 5;
   const Generated g = make(p);
   EXPECT_EQ(g.summary.rejects, 0u);
   const Replayed r = replay(g, 2'000'000);
