@@ -348,6 +348,7 @@ TEST(ItchFeed, OneStockBookAfterEachMessageIsTheSpecifications) {
   EXPECT_EQ(c.stats.synthetic, 0u);
   EXPECT_EQ(c.stats.reductions, 1u);  // message 19
   EXPECT_EQ(c.stats.skipped, 1u);     // message 22
+  EXPECT_EQ(c.stats.peak_orders, 5u);  // 101 to 105 rest before the executions
   std::string want;
   replay(c, steps.size(), [&](std::size_t n, const Engine& e) {
     if (!steps[n - 1].expect_zvzzt.empty()) want = steps[n - 1].expect_zvzzt;
@@ -378,6 +379,7 @@ TEST(ItchFeed, AllStocksOneInstrumentEachInLocateOrder) {
   const Converted c = convert(w.span());
   ASSERT_TRUE(c.ok) << c.error;
   EXPECT_EQ(c.stats.instruments, 2u);
+  EXPECT_EQ(c.stats.peak_orders, 6u);  // and 201 of the other stock
   EXPECT_EQ(describe(c.events, 1), "instrument 0 ZVZZT | instrument 1 ZXZZT | deposit | deposit");
   EXPECT_EQ(describe(c.events, 9), "new 201 buy 10@50000 i1");
   std::string want0, want1;
@@ -570,7 +572,8 @@ TEST(ItchSample, CliConvertsAndReports) {
             "messages read     1000\n"
             "events written    3\n"
             "synthetic events  0\n"
-            "instruments       1\n");
+            "instruments       1\n"
+            "peak orders       0\n");
   std::remove(out.c_str());
   std::remove(report.c_str());
 #endif
@@ -589,6 +592,7 @@ TEST(ItchFeed, CliConvertsTheCommittedFeed) {
             "events written    18\n"
             "synthetic events  0\n"
             "instruments       1\n"
+            "peak orders       5\n"
             "executions as cancels  1  (not at the engine's best price)\n"
             "skipped           1  (order messages naming orders the feed never added)\n");
   std::remove(out.c_str());

@@ -388,6 +388,7 @@ TEST(LobsterGoog, ReplaysToTheOrderbookFileRowByRow) {
   EXPECT_EQ(c.stats.messages, 49482u);
   EXPECT_EQ(c.stats.events, 62374u);
   EXPECT_EQ(c.stats.synthetic, 12680u);
+  EXPECT_EQ(c.stats.peak_orders, 823u);  // far below the engine's default capacity
   EXPECT_EQ(c.stats.repairs, 0u);
   EXPECT_EQ(c.stats.instruments, 1u);
   expect_replays_to(c, read_file(book_path), 1);
@@ -428,7 +429,8 @@ TEST(LobsterGoog, CliConvertThenBookEachDiffsClean) {
             "messages read     49482\n"
             "events written    62374\n"
             "synthetic events  12680\n"
-            "instruments       1\n");
+            "instruments       1\n"
+            "peak orders       823\n");
   ASSERT_EQ(std::system((cli + " book '" + events + "' --depth 1 --format lobster --each > '" + rows + "'").c_str()), 0);
   EXPECT_TRUE(read_file(rows) == read_file(book_path)) << "cascade book --each differs from " << book_path;
   std::remove(events.c_str());
@@ -848,6 +850,7 @@ TEST(LobsterConvert, StubQuotesFarFromTheMarketNeedAndGetMoreLevels) {
   convert_text(kStubMessages, kStubBook, d, o);
   ASSERT_TRUE(d.ok) << d.error;
   EXPECT_EQ(d.stats.synthetic, 0u);
+  EXPECT_EQ(d.stats.peak_orders, 4u);  // 11 to 14, before 12 is deleted
   EngineConfig config;
   config.max_levels_per_book = 1u << 25;
   expect_replays_to(d, kStubBook, 2, config);

@@ -136,6 +136,9 @@ int cmd_convert(int argc, char** argv) {
   std::fprintf(report, "events written    %llu\n", static_cast<unsigned long long>(stats.events));
   std::fprintf(report, "synthetic events  %llu\n", static_cast<unsigned long long>(stats.synthetic));
   std::fprintf(report, "instruments       %llu\n", static_cast<unsigned long long>(stats.instruments));
+  std::fprintf(report, "peak orders       %llu%s\n", static_cast<unsigned long long>(stats.peak_orders),
+               stats.peak_orders > EngineConfig{}.max_orders ? "  (more than the engine's default: replay with --max-orders)"
+                                                               : "");
   if (stats.repairs)
     std::fprintf(report, "repairs           %llu  (source inconsistencies; see docs/importers.md)\n",
                  static_cast<unsigned long long>(stats.repairs));

@@ -46,6 +46,7 @@ struct ConvertStats {
   std::uint64_t reductions = 0;       // executions written as cancels/decreases (ITCH)
   std::uint64_t skipped = 0;          // order messages that could not be converted
   std::uint64_t instruments = 0;      // instruments defined
+  std::uint64_t peak_orders = 0;      // most orders resting after any source message
 };
 
 class Emitter {

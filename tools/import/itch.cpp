@@ -175,7 +175,11 @@ class Converter {
       if (!decode(raw, m, error)) return false;  // scan() decoded it already
       if (!is_order_type(m.type) || instrument_of_[m.locate] < 0) continue;
       out_.at(options_.day_start_ns + m.timestamp_ns, n);
-      apply(m, n, models_[static_cast<std::size_t>(instrument_of_[m.locate])]);
+      BookModel& book = models_[static_cast<std::size_t>(instrument_of_[m.locate])];
+      const std::size_t before = book.orders();
+      apply(m, n, book);
+      resting_ = resting_ + book.orders() - before;
+      stats_.peak_orders = std::max<std::uint64_t>(stats_.peak_orders, resting_);
     }
     return true;
   }
@@ -348,6 +352,7 @@ class Converter {
   std::vector<Seen> seen_ = std::vector<Seen>(65536);
   std::vector<std::int32_t> instrument_of_ = std::vector<std::int32_t>(65536, -1);  // by stock locate
   std::vector<BookModel> models_;
+  std::uint64_t resting_ = 0;  // orders resting in all models
   std::unordered_map<std::uint64_t, Live> live_;
   std::uint64_t remapped_ids_ = 0;
 };

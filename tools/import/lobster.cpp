@@ -270,6 +270,7 @@ class LobsterConverter {
       out_.at(options_.day_start_ns + messages_[i].time_ns, current_);
       apply(messages_[i]);
       reconcile();
+      stats_.peak_orders = std::max<std::uint64_t>(stats_.peak_orders, model_.orders());
       if (stats_.events == before) out_.emit(wire::make<wire::Heartbeat>());
     }
     return true;
