@@ -36,8 +36,9 @@ constexpr const char* kHelp =
     "                          prices span more needs it, and replays need the same value\n"
     "  -h, --help              this help\n"
     "\n"
-    "Prints what it did: messages read, events written, synthetic events added (to standard\n"
-    "error when OUT is standard output).\n";
+    "Prints what it did: messages read, events written, synthetic events added, the most\n"
+    "orders resting at once (a replay needs --max-orders at least that; to standard error\n"
+    "when OUT is standard output).\n";
 
 constexpr cascade::cli::OptionSpec kOptions[] = {
     {"from", 0, true},       {"output", 'o', true}, {"book", 0, true},   {"depth", 0, true},
