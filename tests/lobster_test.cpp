@@ -583,17 +583,18 @@ TEST(LobsterConvert, HiddenExecutionCrossAndHaltAreHeartbeats) {
       "34200.1,1,11,100,1000000,1\n"
       "34200.2,5,0,30,1000050,-1\n"
       "34200.3,6,-1,500,1000000,1\n"
-      "34200.4,7,0,0,-1,-1\n"
-      "34200.5,7,0,0,1,-1\n"
+      "34200.4,7,0,0,-1,-1\n"      // halt
+      "34200.45,7,0,0,0,-1\n"      // quoting resumes
+      "34200.5,7,0,0,1,-1\n"       // trading resumes
       "57599.9,6,-2,800,1000100,-1\n"
       "57599.95,6,-3,20,1000000,1\n";
   const std::string book = std::string(kEmptyAsk) + ",1000000,100\n";
   std::string rows;
-  for (int i = 0; i < 7; ++i) rows += book;
+  for (int i = 0; i < 8; ++i) rows += book;
   Converted c;
   convert_text(msgs, rows, c);
   ASSERT_TRUE(c.ok) << c.error;
-  for (std::uint64_t ref = 2; ref <= 7; ++ref) EXPECT_EQ(describe(c.events, ref), "heartbeat") << ref;
+  for (std::uint64_t ref = 2; ref <= 8; ++ref) EXPECT_EQ(describe(c.events, ref), "heartbeat") << ref;
   expect_replays_to(c, rows, 1);
 
   Converted d;  // only a cross trade has a negative id
