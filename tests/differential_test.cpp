@@ -242,11 +242,17 @@ const Scenario kScenarios[] = {
 
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
 
-// FOK is all or nothing, whatever the reference says: an accepted FOK order (a new order or a
-// stop when it fires) either fills completely or is cancelled FokNotFilled with no fill. A
-// spec that both engines follow could get this wrong; this reads the output alone. "" when it
-// holds. `fok` maps each accepted order id to whether it is FOK.
-std::string fok_broken(const EventView& in, std::span<const std::byte> out, std::map<cascade::OrderId, bool>& fok) {
+// Rules of matching.md checked on the output alone, whatever the reference says (a rule both
+// engines get wrong the same way passes the byte-for-byte comparison): an accepted FOK order (a
+// new order, or a stop when it fires) fills completely or is cancelled with no fill; a post-only
+// order never takes; an IOC, FOK or market order never rests, so it is never a maker. "" when
+// they hold. `orders` keeps what each accepted order id was.
+struct AcceptedOrder {
+  bool fok = false, post_only = false, never_rests = false;
+};
+
+std::string matching_rules_broken(const EventView& in, std::span<const std::byte> out,
+                                  std::map<cascade::OrderId, AcceptedOrder>& orders) {
   namespace wire = cascade::wire;
   std::map<cascade::OrderId, cascade::Qty> filled;  // this event's taker fills of FOK orders
   cascade::EventReader r(out);
@@ -255,17 +261,26 @@ std::string fok_broken(const EventView& in, std::span<const std::byte> out, std:
       case wire::MsgType::OrderAccepted:
         if (in.type() == wire::MsgType::NewOrder) {
           const auto& o = in.as<wire::NewOrder>();
-          if (o.order_id == ev.as<wire::OrderAccepted>().order_id) fok[o.order_id] = o.tif == cascade::TimeInForce::FOK;
+          if (o.order_id == ev.as<wire::OrderAccepted>().order_id)
+            orders[o.order_id] = {o.tif == cascade::TimeInForce::FOK, (o.flags & cascade::order_flags::kPostOnly) != 0,
+                                  o.tif != cascade::TimeInForce::GTC};
         }
         break;
       case wire::MsgType::Fill: {
         const auto& f = ev.as<wire::Fill>();
-        if (f.taker_order_id != 0 && fok[f.taker_order_id]) filled[f.taker_order_id] += f.qty;
+        const auto taker = orders.find(f.taker_order_id), maker = orders.find(f.maker_order_id);
+        if (f.taker_order_id != 0 && taker != orders.end()) {
+          if (taker->second.fok) filled[f.taker_order_id] += f.qty;
+          if (taker->second.post_only) return "  post-only order " + std::to_string(f.taker_order_id) + " took liquidity\n";
+        }
+        if (f.maker_order_id != 0 && maker != orders.end() && maker->second.never_rests)
+          return "  order " + std::to_string(f.maker_order_id) + " (IOC, FOK or market) rested and was filled as a maker\n";
         break;
       }
       case wire::MsgType::OrderCancelled: {
         const auto& c = ev.as<wire::OrderCancelled>();
-        if (!fok[c.order_id]) break;
+        const auto it = orders.find(c.order_id);
+        if (it == orders.end() || !it->second.fok) break;
         if (filled[c.order_id] != 0 || c.reason == wire::CancelReason::IocRemainder ||
             c.reason == wire::CancelReason::NoLiquidity)
           return "  FOK order " + std::to_string(c.order_id) + " partly filled: " + std::to_string(filled[c.order_id]) +
@@ -366,12 +381,12 @@ TEST_P(Differential, EngineMatchesReferenceByteForByte) {
   const ReferenceEngine& reference = pair.reference;
   RandomEvents gen(seed_of(s), s.gen);
   std::deque<std::string> recent;  // the last inputs, for context
-  std::map<cascade::OrderId, bool> fok;
+  std::map<cascade::OrderId, AcceptedOrder> orders;
 
   for (std::uint64_t i = 0; i < events; ++i) {
     const EventView ev = gen.next();
     std::string diff = pair.step(ev);
-    diff += fok_broken(ev, pair.expected.bytes(), fok);
+    diff += matching_rules_broken(ev, pair.expected.bytes(), orders);
     const std::string broken = check_reference(reference, pair.expected.bytes(), s.gen.engine.max_instruments);
     if (!broken.empty())
       diff = "  reference engine invariants broken:\n" + broken + "  input:\n    " + describe(ev) +
