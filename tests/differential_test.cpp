@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cascade/digest.hpp"
@@ -242,57 +243,81 @@ const Scenario kScenarios[] = {
 
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
 
-// Rules of matching.md checked on the output alone, whatever the reference says (a rule both
-// engines get wrong the same way passes the byte-for-byte comparison): an accepted FOK order (a
-// new order, or a stop when it fires) fills completely or is cancelled with no fill; a post-only
-// order never takes; an IOC, FOK or market order never rests, so it is never a maker. "" when
-// they hold. `orders` keeps what each accepted order id was.
-struct AcceptedOrder {
-  bool fok = false, post_only = false, never_rests = false;
-};
-
-std::string matching_rules_broken(const EventView& in, std::span<const std::byte> out,
-                                  std::map<cascade::OrderId, AcceptedOrder>& orders) {
-  namespace wire = cascade::wire;
-  std::map<cascade::OrderId, cascade::Qty> filled;  // this event's taker fills of FOK orders
-  cascade::EventReader r(out);
-  for (EventView ev; r.next(ev);) {
-    switch (ev.type()) {
-      case wire::MsgType::OrderAccepted:
-        if (in.type() == wire::MsgType::NewOrder) {
-          const auto& o = in.as<wire::NewOrder>();
-          if (o.order_id == ev.as<wire::OrderAccepted>().order_id)
-            orders[o.order_id] = {o.tif == cascade::TimeInForce::FOK, (o.flags & cascade::order_flags::kPostOnly) != 0,
-                                  o.tif != cascade::TimeInForce::GTC};
+// Rules of matching.md and margin.md checked on the output alone, whatever the reference says
+// (a rule both engines get wrong the same way passes the byte-for-byte comparison): an
+// accepted FOK order (a new order, or a stop when it fires) fills completely or is cancelled
+// with no fill; a post-only order never takes; an IOC, FOK or market order never rests, so it
+// is never a maker; a reduce-only order never fills beyond the position it reduces.
+class OutputRules {
+ public:
+  // "" when the rules hold for this input event's output.
+  std::string broken(const EventView& in, std::span<const std::byte> out) {
+    namespace wire = cascade::wire;
+    std::map<cascade::OrderId, cascade::Qty> filled;  // this event's taker fills of FOK orders
+    cascade::EventReader r(out);
+    for (EventView ev; r.next(ev);) {
+      switch (ev.type()) {
+        case wire::MsgType::OrderAccepted:
+          if (in.type() == wire::MsgType::NewOrder) {
+            const auto& o = in.as<wire::NewOrder>();
+            if (o.order_id == ev.as<wire::OrderAccepted>().order_id)
+              orders_[o.order_id] = {o.tif == cascade::TimeInForce::FOK, (o.flags & cascade::order_flags::kPostOnly) != 0,
+                                     o.tif != cascade::TimeInForce::GTC, (o.flags & cascade::order_flags::kReduceOnly) != 0};
+          }
+          break;
+        case wire::MsgType::Fill: {
+          const auto& f = ev.as<wire::Fill>();
+          const auto taker = orders_.find(f.taker_order_id), maker = orders_.find(f.maker_order_id);
+          const cascade::Side maker_side = f.aggressor_side == cascade::Side::Buy ? cascade::Side::Sell : cascade::Side::Buy;
+          if (f.taker_order_id != 0 && taker != orders_.end()) {
+            if (taker->second.fok) filled[f.taker_order_id] += f.qty;
+            if (taker->second.post_only) return "  post-only order " + std::to_string(f.taker_order_id) + " took liquidity\n";
+            if (taker->second.reduce_only && !reduces(f.taker_account, f.instrument, f.aggressor_side, f.qty))
+              return "  reduce-only order " + std::to_string(f.taker_order_id) + " filled beyond its position\n";
+          }
+          if (f.maker_order_id != 0 && maker != orders_.end()) {
+            if (maker->second.never_rests)
+              return "  order " + std::to_string(f.maker_order_id) + " (IOC, FOK or market) rested and was filled as a maker\n";
+            if (maker->second.reduce_only && !reduces(f.maker_account, f.instrument, maker_side, f.qty))
+              return "  reduce-only order " + std::to_string(f.maker_order_id) + " filled beyond its position\n";
+          }
+          break;
         }
-        break;
-      case wire::MsgType::Fill: {
-        const auto& f = ev.as<wire::Fill>();
-        const auto taker = orders.find(f.taker_order_id), maker = orders.find(f.maker_order_id);
-        if (f.taker_order_id != 0 && taker != orders.end()) {
-          if (taker->second.fok) filled[f.taker_order_id] += f.qty;
-          if (taker->second.post_only) return "  post-only order " + std::to_string(f.taker_order_id) + " took liquidity\n";
+        case wire::MsgType::PositionUpdate: {
+          const auto& u = ev.as<wire::PositionUpdate>();
+          sizes_[{u.account, u.instrument}] = u.size;
+          break;
         }
-        if (f.maker_order_id != 0 && maker != orders.end() && maker->second.never_rests)
-          return "  order " + std::to_string(f.maker_order_id) + " (IOC, FOK or market) rested and was filled as a maker\n";
-        break;
+        case wire::MsgType::OrderCancelled: {
+          const auto& c = ev.as<wire::OrderCancelled>();
+          const auto it = orders_.find(c.order_id);
+          if (it == orders_.end() || !it->second.fok) break;
+          if (filled[c.order_id] != 0 || c.reason == wire::CancelReason::IocRemainder ||
+              c.reason == wire::CancelReason::NoLiquidity)
+            return "  FOK order " + std::to_string(c.order_id) + " partly filled: " + std::to_string(filled[c.order_id]) +
+                   " filled, " + std::to_string(c.cancelled_qty) + " cancelled (reason " +
+                   std::to_string(static_cast<int>(c.reason)) + ")\n";
+          break;
+        }
+        default: break;
       }
-      case wire::MsgType::OrderCancelled: {
-        const auto& c = ev.as<wire::OrderCancelled>();
-        const auto it = orders.find(c.order_id);
-        if (it == orders.end() || !it->second.fok) break;
-        if (filled[c.order_id] != 0 || c.reason == wire::CancelReason::IocRemainder ||
-            c.reason == wire::CancelReason::NoLiquidity)
-          return "  FOK order " + std::to_string(c.order_id) + " partly filled: " + std::to_string(filled[c.order_id]) +
-                 " filled, " + std::to_string(c.cancelled_qty) + " cancelled (reason " +
-                 std::to_string(static_cast<int>(c.reason)) + ")\n";
-        break;
-      }
-      default: break;
     }
+    return "";
   }
-  return "";
-}
+
+ private:
+  struct Accepted {
+    bool fok = false, post_only = false, never_rests = false, reduce_only = false;
+  };
+  // A fill of q on `side` takes the position (before its PositionUpdate) toward zero, no further.
+  bool reduces(cascade::AccountId a, cascade::InstrumentId i, cascade::Side side, cascade::Qty q) const {
+    const auto it = sizes_.find({a, i});
+    const cascade::Qty s = it == sizes_.end() ? 0 : it->second;
+    return side == cascade::Side::Sell ? s >= q : -s >= q;
+  }
+  std::map<cascade::OrderId, Accepted> orders_;  // what each accepted order id was
+  std::map<std::pair<cascade::AccountId, cascade::InstrumentId>, cascade::Qty> sizes_;
+};
 
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   if (const char* s = std::getenv(name)) {
@@ -381,12 +406,12 @@ TEST_P(Differential, EngineMatchesReferenceByteForByte) {
   const ReferenceEngine& reference = pair.reference;
   RandomEvents gen(seed_of(s), s.gen);
   std::deque<std::string> recent;  // the last inputs, for context
-  std::map<cascade::OrderId, AcceptedOrder> orders;
+  OutputRules rules;
 
   for (std::uint64_t i = 0; i < events; ++i) {
     const EventView ev = gen.next();
     std::string diff = pair.step(ev);
-    diff += matching_rules_broken(ev, pair.expected.bytes(), orders);
+    diff += rules.broken(ev, pair.expected.bytes());
     const std::string broken = check_reference(reference, pair.expected.bytes(), s.gen.engine.max_instruments);
     if (!broken.empty())
       diff = "  reference engine invariants broken:\n" + broken + "  input:\n    " + describe(ev) +
