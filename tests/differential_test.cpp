@@ -247,7 +247,9 @@ void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
 // (a rule both engines get wrong the same way passes the byte-for-byte comparison): an
 // accepted FOK order (a new order, or a stop when it fires) fills completely or is cancelled
 // with no fill; a post-only order never takes; an IOC, FOK or market order never rests, so it
-// is never a maker; a reduce-only order never fills beyond the position it reduces.
+// is never a maker; a reduce-only order never fills beyond the position it reduces; a fill is at
+// the resting order's price (its limit, or its price after a modify); the top of the book is
+// never crossed.
 class OutputRules {
  public:
   // "" when the rules hold for this input event's output.
@@ -262,9 +264,22 @@ class OutputRules {
             const auto& o = in.as<wire::NewOrder>();
             if (o.order_id == ev.as<wire::OrderAccepted>().order_id)
               orders_[o.order_id] = {o.tif == cascade::TimeInForce::FOK, (o.flags & cascade::order_flags::kPostOnly) != 0,
-                                     o.tif != cascade::TimeInForce::GTC, (o.flags & cascade::order_flags::kReduceOnly) != 0};
+                                     o.tif != cascade::TimeInForce::GTC, (o.flags & cascade::order_flags::kReduceOnly) != 0,
+                                     o.price};
           }
           break;
+        case wire::MsgType::OrderModified: {
+          const auto& m = ev.as<wire::OrderModified>();
+          orders_[m.order_id].price = m.new_price;
+          break;
+        }
+        case wire::MsgType::TopOfBook: {
+          const auto& t = ev.as<wire::TopOfBook>();
+          if (t.bid_qty > 0 && t.ask_qty > 0 && t.bid_price >= t.ask_price)
+            return "  crossed top of book on instrument " + std::to_string(t.instrument) + ": bid " +
+                   std::to_string(t.bid_price) + " >= ask " + std::to_string(t.ask_price) + "\n";
+          break;
+        }
         case wire::MsgType::Fill: {
           const auto& f = ev.as<wire::Fill>();
           const auto taker = orders_.find(f.taker_order_id), maker = orders_.find(f.maker_order_id);
@@ -276,6 +291,9 @@ class OutputRules {
               return "  reduce-only order " + std::to_string(f.taker_order_id) + " filled beyond its position\n";
           }
           if (f.maker_order_id != 0 && maker != orders_.end()) {
+            if (f.price != maker->second.price)
+              return "  fill of order " + std::to_string(f.maker_order_id) + " at " + std::to_string(f.price) +
+                     ", not at its resting price " + std::to_string(maker->second.price) + "\n";
             if (maker->second.never_rests)
               return "  order " + std::to_string(f.maker_order_id) + " (IOC, FOK or market) rested and was filled as a maker\n";
             if (maker->second.reduce_only && !reduces(f.maker_account, f.instrument, maker_side, f.qty))
@@ -308,6 +326,7 @@ class OutputRules {
  private:
   struct Accepted {
     bool fok = false, post_only = false, never_rests = false, reduce_only = false;
+    cascade::Price price = 0;  // limit price (a stop-limit's after it fires), as modified
   };
   // A fill of q on `side` takes the position (before its PositionUpdate) toward zero, no further.
   bool reduces(cascade::AccountId a, cascade::InstrumentId i, cascade::Side side, cascade::Qty q) const {
