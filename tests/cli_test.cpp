@@ -897,6 +897,7 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   const Result t = cascade("replay crash.cev");
   ASSERT_EQ(t.code, 0) << t.err;
   for (const char* l : {"\ncrash figures   ", "\n  BTC-PERP       index ", "\n  liquidated    ",
+                        "                 open interest ", "the highest before the burst to the lowest after)\n",
                         "% of it long; backstop ", "\n  peak second   ", "\nburst window    60 s from minute ",
                         "\nlatency (ns)        events       p50       p90       p99     p99.9         max\n",
                         "\n  whole run     ", "\n  burst, no casc. ", "\n  burst, stops    ", "\n  cascade starts  ",
@@ -909,7 +910,8 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   const Result j = cascade("replay crash.cev --json --plot plots --burst-seconds 30");
   ASSERT_EQ(j.code, 0) << j.err;
   for (const char* k : {"\"crash\":{\"liquidated_usd\":", "\"long_share\":", "\"adl_share\":", "\"peak_liquidations_per_second\":",
-                        "\"depth_pulled\":", "\"burst_window\":{\"start_epoch\":", "\"seconds\":30,",
+                        "\"depth_pulled\":", "\"open_interest_before_usd\":", "\"open_interest_change\":-",
+                        "\"burst_window\":{\"start_epoch\":", "\"seconds\":30,",
                         "\"latency_ns\":{\"all\":{\"events\":", "\"stop_chains\":{", "\"cascade_starts\":{", "\"largest_cascade_ns\":",
                         "\"peak_rss_kb\":", "\"plot\":"})
     EXPECT_NE(j.out.find(k), std::string::npos) << k << "\n" << j.out;

@@ -107,6 +107,12 @@ void ReplayStats::scan_output(std::span<const std::byte> out, const Engine& engi
 void ReplayStats::sample_depth(std::size_t sec, const Engine& engine) {
   LevelView levels[256];
   for (const InstrumentId id : engine.instrument_ids()) {
+    const Price index = engine.mark(id).index;
+    if (index > 0) {
+      const wire::InstrumentDefinition* d = engine.instrument(id);
+      series(oi_, id)[sec] = static_cast<double>(engine.instrument_totals(id).open_interest) *
+                             static_cast<double>(index) * std::pow(10.0, 6 - d->price_decimals - d->qty_decimals) / 1e6;
+    }
     const TopView top = engine.top(id);
     if (top.bid_qty == 0 || top.ask_qty == 0) continue;
     const wire::InstrumentDefinition* d = engine.instrument(id);
@@ -280,6 +286,14 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
         if (f.depth_burst < 0 || x < f.depth_burst) f.depth_burst = x;
       }
       if (f.depth_burst < 0) f.depth_burst = 0;
+    }
+    if (id < oi_.size() && !oi_[id].empty()) {
+      for (std::int64_t s = 0; s < burst_begin_; ++s) f.oi_before = std::max(f.oi_before, oi_[id][static_cast<std::size_t>(s)]);
+      f.oi_after = f.oi_before;
+      for (std::int64_t s = burst_begin_; s < n_sec; ++s) {
+        const double x = oi_[id][static_cast<std::size_t>(s)];
+        if (x > 0) f.oi_after = std::min(f.oi_after, x);
+      }
     }
     figures_.push_back(f);
   }
