@@ -897,7 +897,8 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   const Result t = cascade("replay crash.cev");
   ASSERT_EQ(t.code, 0) << t.err;
   for (const char* l : {"\ncrash figures   ", "\n  BTC-PERP       index ", "\n  liquidated    ",
-                        "                 open interest ", "the highest before the burst to the lowest after)\n",
+                        "                 spread ", "% (widest in the burst); open interest ",
+                        "the highest before the burst to the lowest after)\n",
                         "% of it long; backstop ", "\n  peak second   ", "\nburst window    60 s from minute ",
                         "\nlatency (ns)        events       p50       p90       p99     p99.9         max\n",
                         "\n  whole run     ", "\n  burst, no casc. ", "\n  burst, stops    ", "\n  cascade starts  ",
@@ -911,6 +912,7 @@ TEST_F(Cli, ReplayOfACrashPrintsItsFiguresJsonAndPlots) {
   ASSERT_EQ(j.code, 0) << j.err;
   for (const char* k : {"\"crash\":{\"liquidated_usd\":", "\"long_share\":", "\"adl_share\":", "\"peak_liquidations_per_second\":",
                         "\"depth_pulled\":", "\"open_interest_before_usd\":", "\"open_interest_change\":-",
+                        "\"spread_before\":0.00", "\"spread_burst\":0.0",
                         "\"burst_window\":{\"start_epoch\":", "\"seconds\":30,",
                         "\"latency_ns\":{\"all\":{\"events\":", "\"stop_chains\":{", "\"cascade_starts\":{", "\"largest_cascade_ns\":",
                         "\"peak_rss_kb\":", "\"plot\":"})

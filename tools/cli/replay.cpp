@@ -306,8 +306,11 @@ void text_crash(std::string& out, const cascade::cli::ReplayStats& st) {
                   usd(f.depth_before).c_str(), usd(f.depth_burst).c_str(), pulled_of(f) * 100, usd(f.liquidated_usd).c_str(),
                   usd(f.backstop_usd).c_str(), usd(f.adl_usd).c_str());
     out += buf;
-    std::snprintf(buf, sizeof buf, "  %-14s open interest %s -> %s USD (%+.0f%%, the highest before the burst to the lowest after)\n",
-                  "", usd(f.oi_before).c_str(), usd(f.oi_after).c_str(), oi_change(f) * 100);
+    std::snprintf(buf, sizeof buf,
+                  "  %-14s spread %.2f%% -> %.2f%% (widest in the burst); open interest %s -> %s USD (%+.0f%%, the highest "
+                  "before the burst to the lowest after)\n",
+                  "", f.spread_before * 100, f.spread_burst * 100, usd(f.oi_before).c_str(), usd(f.oi_after).c_str(),
+                  oi_change(f) * 100);
     out += buf;
   }
   std::snprintf(buf, sizeof buf, "  liquidated    %s USD, %.1f%% of it long; backstop %s USD, ADL %s USD (%.1f%% of liquidated)\n",
@@ -359,7 +362,8 @@ void json_crash(std::string& out, const cascade::cli::ReplayStats& st) {
            ",\"high\":" + fixed(f.high, 8) + ",\"low\":" + fixed(f.low, 8) + ",\"end\":" + fixed(f.end, 8) +
            ",\"drop\":" + fixed(drop_of(f), 4) + ",\"low_epoch\":" + std::to_string(st.epoch_s(f.low_s)) +
            ",\"depth_before_usd\":" + fixed(f.depth_before, 2) + ",\"depth_burst_usd\":" + fixed(f.depth_burst, 2) +
-           ",\"depth_pulled\":" + fixed(pulled_of(f), 4) + ",\"open_interest_before_usd\":" + fixed(f.oi_before, 2) +
+           ",\"depth_pulled\":" + fixed(pulled_of(f), 4) + ",\"spread_before\":" + fixed(f.spread_before, 6) +
+           ",\"spread_burst\":" + fixed(f.spread_burst, 6) + ",\"open_interest_before_usd\":" + fixed(f.oi_before, 2) +
            ",\"open_interest_after_usd\":" + fixed(f.oi_after, 2) + ",\"open_interest_change\":" + fixed(oi_change(f), 4) + ",\"liquidated_usd\":" + fixed(f.liquidated_usd, 2) +
            ",\"backstop_usd\":" + fixed(f.backstop_usd, 2) + ",\"adl_usd\":" + fixed(f.adl_usd, 2) + "}";
   }

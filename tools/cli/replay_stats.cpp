@@ -68,6 +68,12 @@ void ReplayStats::scan_output(std::span<const std::byte> out, const Engine& engi
       v.liquidated += usd;
       if (f.flags & wire::fill_flags::kDeleverage) s.adl_usd += usd, v.adl += usd;
       else if (f.flags & wire::fill_flags::kBackstop) s.backstop_usd += usd, v.backstop += usd;
+    } else if (t == wire::MsgType::TopOfBook) {
+      // The second's last top of book: the state its last input event left.
+      const auto& b = ev.as<wire::TopOfBook>();
+      const double mid = (static_cast<double>(b.bid_price) + static_cast<double>(b.ask_price)) / 2;
+      series(spread_, b.instrument)[second(b.header.ts_ns)] =
+          b.bid_qty > 0 && b.ask_qty > 0 && mid > 0 ? static_cast<double>(b.ask_price - b.bid_price) / mid : 0.0;
     } else if (t == wire::MsgType::InsuranceFund) {
       const auto& m = ev.as<wire::InsuranceFund>();
       Second& s = sec_[second(m.header.ts_ns)];
@@ -130,6 +136,23 @@ void ReplayStats::sample_depth(std::size_t sec, const Engine& engine) {
     series(depth_, id)[sec] = usd;
   }
 }
+
+namespace {
+
+// The median of a per-second series over the first half of the time before the burst, from
+// its first nonzero second (past the setup); 0 if it has none there.
+double median_before(const std::vector<double>& v, std::int64_t burst_begin) {
+  std::int64_t s0 = 0;
+  while (s0 < burst_begin && v[static_cast<std::size_t>(s0)] == 0) ++s0;
+  std::vector<double> before;
+  for (std::int64_t s = s0; s < s0 + (burst_begin - s0) / 2; ++s)
+    if (v[static_cast<std::size_t>(s)] > 0) before.push_back(v[static_cast<std::size_t>(s)]);
+  if (before.empty()) return 0;
+  std::nth_element(before.begin(), before.begin() + static_cast<std::ptrdiff_t>(before.size() / 2), before.end());
+  return before[before.size() / 2];
+}
+
+}  // namespace
 
 Percentiles ReplayStats::percentiles(std::vector<std::uint32_t>& v) const {
   Percentiles p;
@@ -269,23 +292,20 @@ void ReplayStats::finish(const Engine& engine, std::size_t events) {
       f.adl_usd = volume_[id].adl;
     }
     if (id < depth_.size() && !depth_[id].empty()) {
-      // Before: the median over the first half of the time before the burst (past the setup);
-      // in the burst: the lowest second.
-      std::vector<double> before;
-      std::int64_t s0 = 0;
-      while (s0 < burst_begin_ && depth_[id][static_cast<std::size_t>(s0)] == 0) ++s0;
-      for (std::int64_t s = s0; s < s0 + (burst_begin_ - s0) / 2; ++s)
-        if (depth_[id][static_cast<std::size_t>(s)] > 0) before.push_back(depth_[id][static_cast<std::size_t>(s)]);
-      if (!before.empty()) {
-        std::nth_element(before.begin(), before.begin() + static_cast<std::ptrdiff_t>(before.size() / 2), before.end());
-        f.depth_before = before[before.size() / 2];
-      }
+      // Before: the median over the first half of the time before the burst; in the burst: the
+      // lowest second.
+      f.depth_before = median_before(depth_[id], burst_begin_);
       f.depth_burst = -1;
       for (std::int64_t s = burst_begin_; s < burst_end_; ++s) {
         const double x = depth_[id][static_cast<std::size_t>(s)];
         if (f.depth_burst < 0 || x < f.depth_burst) f.depth_burst = x;
       }
       if (f.depth_burst < 0) f.depth_burst = 0;
+    }
+    if (id < spread_.size() && !spread_[id].empty()) {  // as the depth, the widest second in the burst
+      f.spread_before = median_before(spread_[id], burst_begin_);
+      for (std::int64_t s = burst_begin_; s < burst_end_; ++s)
+        f.spread_burst = std::max(f.spread_burst, spread_[id][static_cast<std::size_t>(s)]);
     }
     if (id < oi_.size() && !oi_[id].empty()) {
       for (std::int64_t s = 0; s < burst_begin_; ++s) f.oi_before = std::max(f.oi_before, oi_[id][static_cast<std::size_t>(s)]);

@@ -40,6 +40,7 @@ struct InstrumentFigures {
   double start = 0, high = 0, low = 0, end = 0;  // index; high: the highest before the low
   std::int64_t low_s = 0;                        // second of the low
   double depth_before = 0, depth_burst = 0;      // USD within 1% of the mid, both sides
+  double spread_before = 0, spread_burst = 0;    // (ask - bid) / mid: median before the burst, widest in it
   double oi_before = 0, oi_after = 0;            // open interest, USD at the index: the highest
                                                  // before the burst, the lowest from it on
   double liquidated_usd = 0, backstop_usd = 0, adl_usd = 0;
@@ -180,6 +181,8 @@ class ReplayStats {
   std::vector<std::vector<double>> index_;  // per instrument, per second: last index (quote units), 0 = none
   std::vector<std::vector<double>> depth_;  // per instrument, per second: USD within 1% of the mid
   std::vector<std::vector<double>> oi_;     // per instrument, per second: open interest, USD at the index
+  std::vector<std::vector<double>> spread_; // per instrument, per second: (ask - bid) / mid of its last top of
+                                            // book, 0 = none or one side empty
   std::vector<int> value_exp_;              // per instrument: 10^(6 - pd - qd) exponent, INT32_MIN unknown
   std::vector<double> price_scale_;
   struct Volume {
