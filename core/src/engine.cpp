@@ -294,17 +294,16 @@ struct Engine::Impl {
     const OrderBook& book = ins.book;
     const Side opp = opposite(in.side);
     Qty need = in.qty;
-    bool fillable = false;
+    bool fillable = false, done = false;
     std::uint64_t marked = 0;
-    for (std::uint32_t l = book.best(opp); l != kNone && !fillable; l = book.next_worse(opp, l)) {
+    for (std::uint32_t l = book.best(opp); l != kNone && !done; l = book.next_worse(opp, l)) {
       const Price px = book.price(l);
       if (in.side == Side::Buy ? px > limit : px < limit) break;
-      for (OrderIdx o = book.level(l).head; o != kNilOrder; o = pool[o].next) {
+      for (OrderIdx o = book.level(l).head; o != kNilOrder && !done; o = pool[o].next) {
         OrderNode& n = pool[o];
         if (n.account == in.account) {
-          if (in.stp == SelfTradePrevention::CancelResting) continue;
-          l = kNone;
-          break;
+          done = in.stp != SelfTradePrevention::CancelResting;  // the sweep would stop here
+          continue;
         }
         if ((n.flags & order_flags::kReduceOnly) && !reduce_only_survives(o, in.qty - need)) {
           n.sweep = kSweepDropped;
@@ -312,14 +311,13 @@ struct Engine::Impl {
           continue;
         }
         if (n.qty >= need) {
-          fillable = true;
-          break;
+          fillable = done = true;
+          continue;
         }
         need -= n.qty;
         n.sweep = kSweepFilled;
         ++marked;
       }
-      if (l == kNone) break;
     }
     for (std::uint32_t l = book.best(opp); marked > 0; l = book.next_worse(opp, l))
       for (OrderIdx o = book.level(l).head; o != kNilOrder && marked > 0; o = pool[o].next)

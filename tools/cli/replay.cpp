@@ -364,7 +364,8 @@ void json_crash(std::string& out, const cascade::cli::ReplayStats& st) {
            ",\"depth_before_usd\":" + fixed(f.depth_before, 2) + ",\"depth_burst_usd\":" + fixed(f.depth_burst, 2) +
            ",\"depth_pulled\":" + fixed(pulled_of(f), 4) + ",\"spread_before\":" + fixed(f.spread_before, 6) +
            ",\"spread_burst\":" + fixed(f.spread_burst, 6) + ",\"open_interest_before_usd\":" + fixed(f.oi_before, 2) +
-           ",\"open_interest_after_usd\":" + fixed(f.oi_after, 2) + ",\"open_interest_change\":" + fixed(oi_change(f), 4) + ",\"liquidated_usd\":" + fixed(f.liquidated_usd, 2) +
+           ",\"open_interest_after_usd\":" + fixed(f.oi_after, 2) + ",\"open_interest_change\":" + fixed(oi_change(f), 4) +
+           ",\"liquidated_usd\":" + fixed(f.liquidated_usd, 2) +
            ",\"backstop_usd\":" + fixed(f.backstop_usd, 2) + ",\"adl_usd\":" + fixed(f.adl_usd, 2) + "}";
   }
   out += "]},\"burst_window\":{\"start_epoch\":" + std::to_string(st.epoch_s(st.burst_start_s())) +

@@ -113,16 +113,13 @@ void ReplayStats::scan_output(std::span<const std::byte> out, const Engine& engi
 void ReplayStats::sample_depth(std::size_t sec, const Engine& engine) {
   LevelView levels[256];
   for (const InstrumentId id : engine.instrument_ids()) {
+    const wire::InstrumentDefinition* d = engine.instrument(id);
+    const double value = std::pow(10.0, 6 - d->price_decimals - d->qty_decimals) / 1e6;  // USD per price x qty unit
     const Price index = engine.mark(id).index;
-    if (index > 0) {
-      const wire::InstrumentDefinition* d = engine.instrument(id);
-      series(oi_, id)[sec] = static_cast<double>(engine.instrument_totals(id).open_interest) *
-                             static_cast<double>(index) * std::pow(10.0, 6 - d->price_decimals - d->qty_decimals) / 1e6;
-    }
+    if (index > 0)
+      series(oi_, id)[sec] = static_cast<double>(engine.instrument_totals(id).open_interest) * static_cast<double>(index) * value;
     const TopView top = engine.top(id);
     if (top.bid_qty == 0 || top.ask_qty == 0) continue;
-    const wire::InstrumentDefinition* d = engine.instrument(id);
-    const double value = std::pow(10.0, 6 - d->price_decimals - d->qty_decimals) / 1e6;
     const double mid = (static_cast<double>(top.bid_price) + static_cast<double>(top.ask_price)) / 2;
     double usd = 0;
     for (const Side side : {Side::Buy, Side::Sell}) {
