@@ -804,6 +804,9 @@ TEST_F(Cli, GenUsageErrors) {
   r = cascade("gen crash --funding-rate 1e -o x.cev");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "cascade gen: --funding-rate: expected a number in [-5, 5], got '1e'\nTry 'cascade gen --help'.\n");
+  r = cascade("gen crash --tick-ms 5 -o x.cev");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "cascade gen: --tick-ms: expected a whole number in [10, 60000]\nTry 'cascade gen --help'.\n");
 }
 
 // The shape, leverage and funding options reach the file: funding every 5 minutes at 0.05%,
@@ -822,6 +825,18 @@ TEST_F(Cli, GenShapeLeverageAndFundingOptions) {
     ASSERT_EQ(cascade(kSmallCrash + " " + option + " -o o.cev").code, 0) << option;
     EXPECT_NE(read_file(path("o.cev")), base) << option;
   }
+  // Ticks of a second instead of 100 ms: 20 minutes on 5 instruments have at most 6,000
+  // index moves (one is published only when the tick-rounded price changes), not 60,000.
+  ASSERT_EQ(cascade(kSmallCrash + " --tick-ms 1000 -o t.cev").code, 0);
+  const auto index_moves = [&](const char* file) {
+    const Result dump = cascade(std::string("dump ") + file);
+    EXPECT_EQ(dump.code, 0) << dump.err;
+    std::size_t n = 0;
+    for (const std::string& l : lines_of(dump.out)) n += l.rfind("index_price ", 0) == 0;
+    return n;
+  };
+  EXPECT_EQ(index_moves("base.cev"), 53'640u);
+  EXPECT_EQ(index_moves("t.cev"), 5'947u);
 }
 
 // The small crash with a 5% breaker over 1-minute windows and 1-minute pauses: every

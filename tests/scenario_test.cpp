@@ -25,6 +25,7 @@ using i128 = __int128;
 const std::string kKlines = std::string(CASCADE_DATA_DIR) + "/crash/binance-um-klines-1m/BTCUSDT-1m-2025-10-10_2000-2359.csv";
 const std::string kNovemberKlines =
     std::string(CASCADE_DATA_DIR) + "/crash/binance-um-klines-1m/BTCUSDT-1m-2025-11-04_1800-2359.csv";
+const std::string kNovemberMark = std::string(CASCADE_DATA_DIR) + "/crash/binance-markprice-klines/BTCUSDT-5m-2025-11-04.csv";
 
 // A day small enough for a test: 20 minutes, 5 of calm, an 8-minute drop, 4 of rebound.
 Params small(Kind kind, std::uint32_t accounts = 3'000) {
@@ -361,40 +362,44 @@ TEST(Scenario, KlinesWalkEachCandleThroughOpenHighLowClose) {
   std::remove(path.c_str());
 }
 
-// A real day's candles: the index path loads as the file says (start, four points a minute,
+// A real day's candles: the index path loads as the file says (start, four points a candle,
 // first price, low and its candle), and a small crash day generated on it replays with the
 // generator's liquidations and no rejects.
 struct Candles {
   std::string path;
   std::int64_t start_ms;
-  std::size_t minutes;
+  std::size_t candles;
   double first, low;
   std::int64_t low_candle_ms;
+  std::int64_t candle_ms = 60'000;
+  std::int64_t tick_ms = 1000;
+  double taker_rate = 5;
 };
 
-Replayed candles_day(const Candles& c) {
+Replayed candles_day(const Candles& c, Summary* summary = nullptr) {
   IndexPath ip;
   std::int64_t start = 0;
   std::string error;
   EXPECT_TRUE(load_binance_klines(c.path, ip, start, error)) << error;
   EXPECT_EQ(start, c.start_ms);
-  EXPECT_EQ(ip.points().size(), c.minutes * 4);
+  EXPECT_EQ(ip.points().size(), c.candles * 4);
   EXPECT_DOUBLE_EQ(ip.first(), c.first);
   EXPECT_DOUBLE_EQ(ip.low().price, c.low);
-  EXPECT_EQ((start + ip.low().t_ms) / 60'000 * 60'000, c.low_candle_ms);
+  EXPECT_EQ((start + ip.low().t_ms) / c.candle_ms * c.candle_ms, c.low_candle_ms);
 
   Params p = preset(Kind::Crash);
   p.index_klines = c.path;
   p.accounts = 2'000;
-  p.tick_ms = 1000;
+  p.tick_ms = c.tick_ms;
   p.mm_levels = 3;
-  p.taker_rate = 5;
+  p.taker_rate = c.taker_rate;
   const Generated g = make(p);
   EXPECT_EQ(g.summary.rejects, 0u);
   EXPECT_EQ(g.summary.start_ns, c.start_ms * 1'000'000);
   EXPECT_GT(g.summary.liquidations, 100u);
   const Replayed r = replay(g, 100'000);
   EXPECT_EQ(r.liquidations, g.summary.liquidations);
+  if (summary) *summary = g.summary;
   return r;
 }
 
@@ -411,6 +416,27 @@ TEST(Scenario, FourNovemberCandlesDriveAGrind) {
     GTEST_SKIP() << "crash-day candles not found at " << kNovemberKlines << " (set CASCADE_DATA_DIR)";
   const Replayed r = candles_day({kNovemberKlines, 1'762'279'200'000, 360, 101'074.8, 98'888.8, 1'762'292'100'000});
   EXPECT_GT(r.long_usd, 2 * r.short_usd);  // mostly longs, as on the day (about 80%)
+}
+
+// The whole of 4 November 2025 from its 5-minute mark-price candles: BTC 106,544 down 7.2% to
+// 98,918.6 in the 21:35 bar, and the memes, moving by their betas, down 25-44% at their lows
+// (the day's meme coins: -30 to -40%); a sell-off of mostly longs. Ticks of 5 s and a thin taker
+// flow keep it short.
+TEST(Scenario, FourNovemberWholeDayTakesTheMemesDownAThird) {
+  if (!std::ifstream(kNovemberMark))
+    GTEST_SKIP() << "mark-price candles not found at " << kNovemberMark << " (set CASCADE_DATA_DIR)";
+  Summary s;
+  const Replayed r =
+      candles_day({kNovemberMark, 1'762'214'400'000, 288, 106'544, 98'918.64532609, 1'762'292'100'000, 300'000, 5'000, 1}, &s);
+  ASSERT_EQ(s.instruments.size(), 5u);
+  EXPECT_GE(s.end_ns - s.start_ns, 1'439ll * 60'000'000'000);  // to the last tick before the close
+  const auto drop = [&](std::size_t j) { return s.instruments[j].low / s.instruments[j].start - 1.0; };
+  EXPECT_NEAR(drop(0), -0.0716, 0.001);
+  for (std::size_t j = 2; j < 5; ++j) {
+    EXPECT_LT(drop(j), -0.24) << s.instruments[j].symbol;
+    EXPECT_GT(drop(j), -0.46) << s.instruments[j].symbol;
+  }
+  EXPECT_GT(r.long_usd, 4 * r.short_usd);
 }
 
 }  // namespace

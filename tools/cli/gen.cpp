@@ -51,6 +51,8 @@ constexpr const char* kHelp =
     "  --mm-levels N         market-maker levels per side (default 10)\n"
     "  --mm-pull PCT         near-mid depth pulled under full stress, in % (default 95)\n"
     "  --taker-rate N        taker orders per second at calm (default 40, x10 under stress)\n"
+    "  --tick-ms N           index ticks and market-maker requotes every N ms (default 100;\n"
+    "                        a whole day of candles generates far fewer events at 1000)\n"
     "  --backstop-usd N      the backstop vault's capital (default 50 USD per trader)\n"
     "  --circuit-band PCT    a circuit breaker on every instrument: taker flow pauses when the\n"
     "                        price moves more than PCT % within a window (default 0: none)\n"
@@ -58,9 +60,11 @@ constexpr const char* kHelp =
     "                        up-limit down); needs --circuit-band\n"
     "  --circuit-pause-ms N  how long a pause lasts (default 300000); needs --circuit-band\n"
     "  --index-csv FILE      the large cap's index from timestamp,price lines\n"
-    "  --index-klines FILE   the large cap's index from a Binance 1-minute kline file (the\n"
-    "                        day's length and start come from the file); for 10 Oct 2025:\n"
-    "                        binance-um-klines-1m/BTCUSDT-1m-2025-10-10_2000-2359.csv\n"
+    "  --index-klines FILE   the large cap's index from a Binance kline file of any bar\n"
+    "                        length (the day's length and start come from the file); for\n"
+    "                        10 Oct 2025: binance-um-klines-1m/BTCUSDT-1m-2025-10-10_2000-2359.csv,\n"
+    "                        for the whole of 4 Nov 2025, its 5-minute mark-price candles:\n"
+    "                        binance-markprice-klines/BTCUSDT-5m-2025-11-04.csv\n"
     "  -h, --help            this help\n";
 
 constexpr cascade::cli::OptionSpec kOptions[] = {
@@ -70,7 +74,8 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"mm-pull", 0, true},        {"taker-rate", 0, true},   {"backstop-usd", 0, true}, {"index-csv", 0, true},
     {"index-klines", 0, true},   {"late-share", 0, true},   {"circuit-band", 0, true}, {"circuit-window-ms", 0, true},
     {"circuit-pause-ms", 0, true}, {"leverage-skew", 0, true}, {"grind-share", 0, true}, {"wick-share", 0, true},
-    {"pump", 0, true},           {"funding-rate", 0, true}, {"funding-minutes", 0, true}, {"help", 'h', false},
+    {"pump", 0, true},           {"funding-rate", 0, true}, {"funding-minutes", 0, true}, {"tick-ms", 0, true},
+    {"help", 'h', false},
 };
 
 }  // namespace
@@ -133,6 +138,7 @@ int cmd_gen(int argc, char** argv) {
   count("drop-minutes", 0, 7 * 24 * 60, drop_minutes);
   count("leverage-cap", 0, 1000, leverage_cap);
   count("mm-levels", 1, 512, p.mm_levels);
+  count("tick-ms", 10, 60'000, p.tick_ms);
   count("backstop-usd", 0, 1'000'000'000'000, backstop);
   count("circuit-window-ms", 1, UINT32_MAX, p.circuit_window_ms);
   count("circuit-pause-ms", 0, UINT32_MAX, p.circuit_pause_ms);
