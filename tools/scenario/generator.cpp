@@ -18,13 +18,15 @@ namespace cascade::scenario {
 Params preset(Kind kind) {
   Params p;
   p.kind = kind;
-  //            symbol           price     pd qd tick beta  lev  bracket  weight level_usd
+  // Under full stress the large cap's quotes widen 21 times and the thin books' to several
+  // percent a side: a crash's spreads go from single basis points to double-digit percent.
+  //            symbol           price     pd qd tick beta  lev  bracket  weight level_usd  stress_half
   p.instruments = {
-      {"BTC-PERP", 116'605.0, 1, 4, 10, 1.0, 125, 50'000, 0.40, 3'000'000},
-      {"SOL-PERP", 220.0, 3, 2, 10, 2.2, 50, 20'000, 0.25, 600'000},
-      {"DOGE-PERP", 0.25, 5, 0, 1, 4.0, 20, 5'000, 0.13, 60'000},
-      {"WIF-PERP", 0.706, 4, 0, 1, 6.3, 20, 5'000, 0.12, 30'000},
-      {"1000PEPE-PERP", 0.00927, 6, 0, 1, 3.5, 20, 5'000, 0.10, 30'000},
+      {"BTC-PERP", 116'605.0, 1, 4, 10, 1.0, 125, 50'000, 0.40, 3'000'000, 0.0042},
+      {"SOL-PERP", 220.0, 3, 2, 10, 2.2, 50, 20'000, 0.25, 600'000, 0.01},
+      {"DOGE-PERP", 0.25, 5, 0, 1, 4.0, 20, 5'000, 0.13, 60'000, 0.04},
+      {"WIF-PERP", 0.706, 4, 0, 1, 6.3, 20, 5'000, 0.12, 30'000, 0.08},
+      {"1000PEPE-PERP", 0.00927, 6, 0, 1, 3.5, 20, 5'000, 0.10, 30'000, 0.05},
   };
   switch (kind) {
     case Kind::Crash:
@@ -408,6 +410,8 @@ void Generator::plan_traders() {
 }
 
 double Generator::stress(const Inst& in, double price) const {
+  // A calm day has no move to measure against: its noise is not a crash.
+  if (p_.kind == Kind::Calm) return 0.0;
   const double d = std::max(1.0 - price / in.run_max, price / in.run_min - 1.0);
   return std::min(1.0, d / (0.25 * in.move));
 }
@@ -464,7 +468,11 @@ void Generator::open_position(const Trader& t) {
 void Generator::requote(std::uint32_t j, double iu, double st) {
   Inst& in = inst_[j];
   const Price tick = in.spec.tick;
-  const double half = std::max(p_.mm_spread * (1.0 + 20.0 * st) * iu, 2.0 * static_cast<double>(tick));
+  // Quotes widen with the square of the stress, so the noise before a move hardly widens
+  // them, up to 21 times; a thin book's widen further, to its stress_half, only near full
+  // stress (the fourth power): the wick, not the whole day.
+  const double thin = std::max(0.0, in.spec.stress_half - 21.0 * p_.mm_spread) * (st * st) * (st * st);
+  const double half = std::max((p_.mm_spread * (1.0 + 20.0 * st * st) + thin) * iu, 2.0 * static_cast<double>(tick));
   const double step = std::max(p_.mm_step * iu, static_cast<double>(tick));
   // Depth in steps of 5%, so a quiet market does not rewrite every level every tick.
   const double keep = std::round((1.0 - p_.mm_pull * st) * 20.0) / 20.0;

@@ -29,6 +29,7 @@ struct InstrumentSpec {
   double first_bracket;   // its notional cap, USD; each further bracket is 5x wider
   double weight;          // share of traders holding it
   double level_usd;       // market-maker depth per level near the mid, USD, for 100,000 traders
+  double stress_half;     // the market maker's half-spread under full stress (thin books widest)
 };
 
 struct Params {
@@ -48,7 +49,7 @@ struct Params {
   double late_share = 0.15;            // traders opening during the move (after the calm)
   double stop_share = 0.25;            // traders with a reduce-only stop-loss
   std::uint32_t mm_levels = 10;        // per side and instrument
-  double mm_spread = 0.0002;           // half-spread at calm
+  double mm_spread = 0.0002;           // half-spread at calm (each instrument's stress_half under stress)
   double mm_step = 0.0005;             // between levels
   double mm_pull = 0.95;               // fraction of near-mid depth pulled under stress
   std::uint32_t takers = 64;
