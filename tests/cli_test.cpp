@@ -846,10 +846,10 @@ TEST_F(Cli, GenWithACircuitBreakerAndReplayReportsItsPauses) {
   const std::string breaker = " --circuit-band 5 --circuit-window-ms 60000 --circuit-pause-ms 60000";
   const Result g = cascade(kSmallCrash + breaker + " -o cb.cev");
   ASSERT_EQ(g.code, 0) << g.err;
-  EXPECT_NE(g.out.find("\nbreaker         5% within 60 s windows, 60 s pause: 14 pauses\n"
-                       "  BTC-PERP      1 pause\n  SOL-PERP      3 pauses\n  DOGE-PERP     2 pauses\n"
+  EXPECT_NE(g.out.find("\nbreaker         5% within 60 s windows, 60 s pause: 15 pauses\n"
+                       "  BTC-PERP      1 pause\n  SOL-PERP      3 pauses\n  DOGE-PERP     3 pauses\n"
                        "  WIF-PERP      4 pauses\n  1000PEPE-PERP 4 pauses\n"
-                       "  refused       2912 taker and trader orders while paused\n"
+                       "  refused       2959 taker and trader orders while paused\n"
                        "rejected        0\n"),
             std::string::npos)
       << g.out;
@@ -868,22 +868,22 @@ TEST_F(Cli, GenWithACircuitBreakerAndReplayReportsItsPauses) {
   const Result t = cascade("replay cb.cev");
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_NE(t.out.find("\ncircuit breaker\n"
-                       "  0   BTC-PERP     5% in 60 s windows, 60 s pause: 1 pause, 60.1 s paused, 1180 orders refused\n"
-                       "  1   SOL-PERP     5% in 60 s windows, 60 s pause: 3 pauses, 180.2 s paused, 1409 orders refused\n"
-                       "  2   DOGE-PERP    5% in 60 s windows, 60 s pause: 2 pauses, 120.0 s paused, 141 orders refused\n"
-                       "  3   WIF-PERP     5% in 60 s windows, 60 s pause: 4 pauses, 240.2 s paused, 101 orders refused\n"
-                       "  4   1000PEPE-PERP 5% in 60 s windows, 60 s pause: 4 pauses, 240.2 s paused, 81 orders refused\n"
+                       "  0   BTC-PERP     5% in 60 s windows, 60 s pause: 1 pause, 60.0 s paused, 1180 orders refused\n"
+                       "  1   SOL-PERP     5% in 60 s windows, 60 s pause: 3 pauses, 180.2 s paused, 1396 orders refused\n"
+                       "  2   DOGE-PERP    5% in 60 s windows, 60 s pause: 3 pauses, 180.0 s paused, 162 orders refused\n"
+                       "  3   WIF-PERP     5% in 60 s windows, 60 s pause: 4 pauses, 240.2 s paused, 128 orders refused\n"
+                       "  4   1000PEPE-PERP 5% in 60 s windows, 60 s pause: 4 pauses, 240.1 s paused, 93 orders refused\n"
                        "crash figures   "),
             std::string::npos)
       << t.out;
   const Result j = cascade("replay cb.cev --json");
   ASSERT_EQ(j.code, 0) << j.err;
   EXPECT_NE(j.out.find(",\"circuit_breakers\":[{\"id\":0,\"symbol\":\"BTC-PERP\",\"band\":\"0.05\",\"window_ms\":60000,"
-                       "\"pause_ms\":60000,\"pauses\":1,\"paused_ns\":60099999100,\"refused\":1180},"),
+                       "\"pause_ms\":60000,\"pauses\":1,\"paused_ns\":60000000000,\"refused\":1180},"),
             std::string::npos)
       << j.out;
   EXPECT_NE(j.out.find("{\"id\":3,\"symbol\":\"WIF-PERP\",\"band\":\"0.05\",\"window_ms\":60000,\"pause_ms\":60000,"
-                       "\"pauses\":4,\"paused_ns\":240199998000,\"refused\":101}"),
+                       "\"pauses\":4,\"paused_ns\":240199998000,\"refused\":128}"),
             std::string::npos)
       << j.out;
 }

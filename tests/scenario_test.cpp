@@ -230,16 +230,16 @@ TEST(Scenario, CalmQuotesSingleBasisPointsAllDay) {
   }
 }
 
-// Spreads from basis points before the move (tens here, with 3,000 traders' thin books;
-// 8-10 with 20,000) to double-digit percent on the thinnest book (WIF) at its worst; the large
-// cap's quotes widen at most 21 times.
+// Spreads from single basis points before the move (4-7 bp here: its noise is no crash) to
+// double-digit percent on the thinnest book (WIF) at its worst; the large cap's quotes widen
+// at most 21 times.
 TEST(Scenario, CrashWidensThinBooksToDoubleDigitPercent) {
   const Generated g = make(small(Kind::Crash));
   const Replayed r = replay(g, 1'000'000);
   ASSERT_EQ(r.spreads.size(), 5u);
   const auto widest = [&](std::size_t i) { return *std::max_element(r.spreads[i].begin(), r.spreads[i].end()); };
-  for (std::size_t i = 0; i < 5; ++i)  // the first four minutes, before the drop: 11-20 bp
-    EXPECT_LT(median({r.spreads[i].begin(), r.spreads[i].begin() + 240}), 0.0025) << i;
+  for (std::size_t i = 0; i < 5; ++i)  // the first four minutes, before the drop
+    EXPECT_LT(median({r.spreads[i].begin(), r.spreads[i].begin() + 240}), 0.001) << i;
   EXPECT_LT(widest(0), 0.02);
   EXPECT_GT(widest(3), 0.10);
   for (std::size_t i = 2; i < 5; ++i) EXPECT_GT(widest(i), 5 * widest(0)) << i;
@@ -332,7 +332,7 @@ TEST(Scenario, CrashWithCircuitBreakersPausesTakersNotMarketMakers) {
   }
   EXPECT_EQ(g.summary.rejects, 0u) << g.summary.first_reject;
   EXPECT_EQ(g.summary.pauses, 13u);
-  EXPECT_EQ(g.summary.paused_rejects, 4'901u);
+  EXPECT_EQ(g.summary.paused_rejects, 4'913u);
   ASSERT_EQ(g.summary.instruments.size(), 5u);
   std::uint64_t per_instrument = 0;
   for (const InstrumentSummary& in : g.summary.instruments) {
