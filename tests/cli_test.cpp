@@ -807,6 +807,12 @@ TEST_F(Cli, GenUsageErrors) {
   r = cascade("gen crash --tick-ms 5 -o x.cev");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "cascade gen: --tick-ms: expected a whole number in [10, 60000]\nTry 'cascade gen --help'.\n");
+  for (const char* betas : {"1,2", "1,2,3,x", "1,2,3,25", "1,2,3,4,", ""}) {
+    r = cascade(std::string("gen crash --betas '") + betas + "' -o x.cev");
+    EXPECT_EQ(r.code, 2) << betas;
+    EXPECT_EQ(r.err, std::string("cascade gen: --betas: expected 4 numbers in [0.1, 20] for SOL, DOGE, WIF and PEPE, "
+                                 "comma-separated, got '") + betas + "'\nTry 'cascade gen --help'.\n");
+  }
 }
 
 // The shape, leverage and funding options reach the file: funding every 5 minutes at 0.05%,
@@ -821,7 +827,7 @@ TEST_F(Cli, GenShapeLeverageAndFundingOptions) {
   EXPECT_EQ(rates, std::vector<std::string>(20, "-0.001"));  // minutes 5, 10, 15, 20 on 5 instruments
   ASSERT_EQ(cascade(kSmallCrash + " -o base.cev").code, 0);
   const std::string base = read_file(path("base.cev"));
-  for (const char* option : {"--leverage-skew 1", "--grind-share 80", "--wick-share 50", "--pump 2"}) {
+  for (const char* option : {"--leverage-skew 1", "--grind-share 80", "--wick-share 50", "--pump 2", "--betas 2.2,4,6.3,3.6"}) {
     ASSERT_EQ(cascade(kSmallCrash + " " + option + " -o o.cev").code, 0) << option;
     EXPECT_NE(read_file(path("o.cev")), base) << option;
   }

@@ -1,8 +1,10 @@
 // cascade gen: writes a generated scenario (crash, calm, squeeze) as an input event file.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "cascade/event_file.hpp"
 #include "cli/args.hpp"
@@ -53,6 +55,8 @@ constexpr const char* kHelp =
     "  --taker-rate N        taker orders per second at calm (default 40, x10 under stress)\n"
     "  --tick-ms N           index ticks and market-maker requotes every N ms (default 100;\n"
     "                        a whole day of candles generates far fewer events at 1000)\n"
+    "  --betas B,B,B,B       SOL's, DOGE's, WIF's and PEPE's move as multiples of BTC's\n"
+    "                        (default 2.2,4,6.3,3.5, 10 Oct 2025's; each in [0.1, 20])\n"
     "  --backstop-usd N      the backstop vault's capital (default 50 USD per trader)\n"
     "  --circuit-band PCT    a circuit breaker on every instrument: taker flow pauses when the\n"
     "                        price moves more than PCT % within a window (default 0: none)\n"
@@ -75,7 +79,7 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"index-klines", 0, true},   {"late-share", 0, true},   {"circuit-band", 0, true}, {"circuit-window-ms", 0, true},
     {"circuit-pause-ms", 0, true}, {"leverage-skew", 0, true}, {"grind-share", 0, true}, {"wick-share", 0, true},
     {"pump", 0, true},           {"funding-rate", 0, true}, {"funding-minutes", 0, true}, {"tick-ms", 0, true},
-    {"help", 'h', false},
+    {"betas", 0, true},          {"help", 'h', false},
 };
 
 }  // namespace
@@ -164,6 +168,26 @@ int cmd_gen(int argc, char** argv) {
       bad = true;
     }
     taker_rate = static_cast<double>(v);
+  }
+  if (args.has("betas")) {
+    // Instrument 0 is the path itself; the others follow it by their betas.
+    const std::string text = args.value("betas");
+    std::vector<double> betas;
+    for (std::size_t at = 0; at <= text.size();) {
+      const std::size_t comma = std::min(text.find(',', at), text.size());
+      const std::string item = text.substr(at, comma - at);
+      char* end = nullptr;
+      const double v = std::strtod(item.c_str(), &end);
+      betas.push_back(!item.empty() && end == item.c_str() + item.size() && v >= 0.1 && v <= 20 ? v : -1);
+      at = comma + 1;
+    }
+    if (betas.size() + 1 != p.instruments.size() || std::find(betas.begin(), betas.end(), -1.0) != betas.end()) {
+      error = "--betas: expected " + std::to_string(p.instruments.size() - 1) +
+              " numbers in [0.1, 20] for SOL, DOGE, WIF and PEPE, comma-separated, got '" + text + "'";
+      bad = true;
+    } else {
+      for (std::size_t j = 0; j < betas.size(); ++j) p.instruments[j + 1].beta = betas[j];
+    }
   }
   if (bad) return cli::usage_error("gen", error);
   if (!args.has("circuit-band") && (args.has("circuit-window-ms") || args.has("circuit-pause-ms")))
