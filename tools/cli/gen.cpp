@@ -82,6 +82,13 @@ constexpr cascade::cli::OptionSpec kOptions[] = {
     {"betas", 0, true},          {"help", 'h', false},
 };
 
+// The whole of text as a number in [min, max].
+bool parse_number(const std::string& text, double min, double max, double& out) {
+  char* end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return !text.empty() && end == text.c_str() + text.size() && out >= min && out <= max;
+}
+
 }  // namespace
 
 int cmd_gen(int argc, char** argv) {
@@ -123,9 +130,8 @@ int cmd_gen(int argc, char** argv) {
   const auto decimal = [&](const char* name, double min, double max, double scale, double& field) {
     if (!args.has(name)) return;
     const std::string text = args.value(name);
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !(v >= min && v <= max)) {
+    double v = 0;
+    if (!parse_number(text, min, max, v)) {
       char range[96];
       std::snprintf(range, sizeof range, "a number in [%g, %g]", min, max);
       error = std::string("--") + name + ": expected " + range + ", got '" + text + "'";
@@ -173,15 +179,15 @@ int cmd_gen(int argc, char** argv) {
     // Instrument 0 is the path itself; the others follow it by their betas.
     const std::string text = args.value("betas");
     std::vector<double> betas;
+    bool ok = true;
     for (std::size_t at = 0; at <= text.size();) {
       const std::size_t comma = std::min(text.find(',', at), text.size());
-      const std::string item = text.substr(at, comma - at);
-      char* end = nullptr;
-      const double v = std::strtod(item.c_str(), &end);
-      betas.push_back(!item.empty() && end == item.c_str() + item.size() && v >= 0.1 && v <= 20 ? v : -1);
+      double v = 0;
+      ok = parse_number(text.substr(at, comma - at), 0.1, 20, v) && ok;
+      betas.push_back(v);
       at = comma + 1;
     }
-    if (betas.size() + 1 != p.instruments.size() || std::find(betas.begin(), betas.end(), -1.0) != betas.end()) {
+    if (!ok || betas.size() + 1 != p.instruments.size()) {
       error = "--betas: expected " + std::to_string(p.instruments.size() - 1) +
               " numbers in [0.1, 20] for SOL, DOGE, WIF and PEPE, comma-separated, got '" + text + "'";
       bad = true;

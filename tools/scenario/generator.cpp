@@ -468,12 +468,15 @@ void Generator::open_position(const Trader& t) {
 void Generator::requote(std::uint32_t j, double iu, double st) {
   Inst& in = inst_[j];
   const Price tick = in.spec.tick;
-  // Quotes widen with the square of the stress beyond 0.4, up to 21 times: the noise before
-  // a move (stress about 0.24, at most 0.4) leaves them alone. A thin book's widen further,
-  // to its stress_half, only near full stress (the fourth power): the wick, not the whole day.
+  // Quotes widen with the square of the stress beyond 0.4, up to 1 + kWiden times: the noise
+  // before a move (stress about 0.24, at most 0.4) leaves them alone. A thin book's widen
+  // further, to its stress_half, only near full stress (the fourth power): the wick, not the
+  // whole day.
+  constexpr double kWiden = 20.0;
   const double w = std::max(0.0, st - 0.4) / 0.6;
-  const double thin = std::max(0.0, in.spec.stress_half - 21.0 * p_.mm_spread) * (st * st) * (st * st);
-  const double half = std::max((p_.mm_spread * (1.0 + 20.0 * w * w) + thin) * iu, 2.0 * static_cast<double>(tick));
+  const double widest = p_.mm_spread * (1.0 + kWiden);
+  const double thin = std::max(0.0, in.spec.stress_half - widest) * (st * st) * (st * st);
+  const double half = std::max((p_.mm_spread * (1.0 + kWiden * w * w) + thin) * iu, 2.0 * static_cast<double>(tick));
   const double step = std::max(p_.mm_step * iu, static_cast<double>(tick));
   // Depth in steps of 5%, so a quiet market does not rewrite every level every tick.
   const double keep = std::round((1.0 - p_.mm_pull * st) * 20.0) / 20.0;
